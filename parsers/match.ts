@@ -1,0 +1,37 @@
+// Shared helpers for text formats: the generic pattern matcher and evidence of a line record.
+import type { Evidence } from '../src/model/types.js';
+import type { LineRecord, PatternMatch, TextFormatDef } from './types.js';
+
+/** Try a format on one normalised line: its own matcher if it has one, else every pattern in order. */
+export function matchText(f: TextFormatDef, text: string): PatternMatch | 'malformed' | null {
+  if (f.match) return f.match(text);
+  if (f.prefix && !f.prefix.test(text)) return null;
+  for (const name in f.patterns) {
+    const m = f.patterns[name]!.exec(text);
+    if (m) return { pattern: name, groups: m.groups ?? {} };
+  }
+  return f.prefix ? 'malformed' : null;
+}
+
+/** Evidence for a line record: the first line, plus continuation lines of a rejoined record. */
+export function evidenceOf(rec: LineRecord): Evidence {
+  return {
+    file: rec.file,
+    line: rec.line,
+    text: rec.more ? [rec.raw, ...rec.more.map((m) => m.raw)].join('\n') : rec.raw,
+  };
+}
+
+/** Fraction of lines a format's patterns match, as a detect() confidence (0 when none). */
+export function detectByPatterns(f: Pick<TextFormatDef, 'patterns' | 'prefix' | 'match'>, lines: string[], minHits = 1): number {
+  let hits = 0;
+  let considered = 0;
+  for (const line of lines) {
+    considered++;
+    const m = matchText(f as TextFormatDef, line);
+    if (m && m !== 'malformed') hits++;
+  }
+  if (hits < minHits || considered === 0) return 0;
+  // Any real hit counts: pastes mix prose and log lines.
+  return Math.min(1, 0.3 + (0.7 * hits) / considered);
+}

@@ -1,0 +1,317 @@
+// The analysis pipeline: sources -> format detection -> parsers -> model (+ rules) -> sink.
+// Shared by `analyze`, `report`, the TUI and follow mode.
+import { StringDecoder } from 'node:string_decoder';
+import type { AnalyzeOptions, Evidence, InputInfo, ParsedEvent } from './model/types.js';
+import type { BinaryFormatDef, FormatDef, LineRecord, ParserContext, PatternMatch, TextFormatDef, TextParser } from '../parsers/types.js';
+import { FORMATS, findFormat } from '../parsers/index.js';
+import { RULES } from './rules/index.js';
+import { Model, type ModelSink } from './model/model.js';
+import { normalizeLine, quoteDepth } from './input/normalize.js';
+import { InputError, type InputSource } from './input/sources.js';
+import { matchText } from '../parsers/match.js';
+
+export const HEAD_BYTES = 256 * 1024;
+const HEAD_LINES = 5000;
+const MAX_RAW = 4096;
+const MAX_SKIPPED_SAMPLES = 20;
+/** A line this long or longer may have been wrapped by a mail client. */
+const WRAP_MIN = 40;
+
+export interface AnalysisSink extends ModelSink {
+  /** An input's format was decided (or not). */
+  inputStarted?(info: InputInfo): void;
+  inputEnded?(info: InputInfo): void;
+  /** Progress: bytes read so far for the current input. */
+  progress?(file: string, bytes: number): void;
+}
+
+export interface AnalysisResult {
+  inputs: InputInfo[];
+  model: Model;
+  /** Inputs that could not be read or recognised: "FILE: reason". */
+  errors: string[];
+}
+
+export interface AnalyzeRun {
+  options: AnalyzeOptions;
+  sink?: AnalysisSink;
+  /** Stop early (TUI quit). */
+  signal?: AbortSignal;
+}
+
+export function createModel(options: AnalyzeOptions, sink: ModelSink = {}): Model {
+  return new Model(RULES, options, sink);
+}
+
+export async function analyze(sources: InputSource[], run: AnalyzeRun): Promise<AnalysisResult> {
+  const model = createModel(run.options, run.sink);
+  const inputs: InputInfo[] = [];
+  const errors: string[] = [];
+  for (const src of sources) {
+    if (run.signal?.aborted) break;
+    const info = await analyzeSource(src, model, run);
+    inputs.push(info);
+    if (info.error) errors.push(`${src.name}: ${info.error}`);
+    model.endInput(src.name);
+    run.sink?.inputEnded?.(info);
+  }
+  model.end();
+  return { inputs, model, errors };
+}
+
+function newInfo(file: string): InputInfo {
+  return { file, format: '', formats: [], records: 0, skipped: 0, skippedSamples: [], lines: 0, bytes: 0 };
+}
+
+/** Pick formats for a head of input. Binary wins when confident; otherwise every text format that claims lines. */
+export function detectFormats(head: Buffer, options: AnalyzeOptions): FormatDef[] {
+  if (options.inputFormat) {
+    const f = findFormat(options.inputFormat);
+    return f ? [f] : [];
+  }
+  let bestBin: BinaryFormatDef | undefined;
+  let bestConf = 0;
+  for (const f of FORMATS) {
+    if (f.kind !== 'binary') continue;
+    let c = 0;
+    try {
+      c = f.detect(head);
+    } catch {
+      c = 0;
+    }
+    if (c > bestConf) {
+      bestConf = c;
+      bestBin = f;
+    }
+  }
+  if (bestBin && bestConf >= 0.5) return [bestBin];
+  const lines = headLines(head);
+  const scored: { f: TextFormatDef; c: number }[] = [];
+  for (const f of FORMATS) {
+    if (f.kind !== 'text') continue;
+    let c = 0;
+    try {
+      c = f.detect(lines);
+    } catch {
+      c = 0;
+    }
+    if (c > 0) scored.push({ f, c });
+  }
+  scored.sort((a, b) => b.c - a.c);
+  return scored.map((s) => s.f);
+}
+
+function headLines(head: Buffer): string[] {
+  const text = head.toString('utf8');
+  const out: string[] = [];
+  let start = 0;
+  while (out.length < HEAD_LINES && start < text.length) {
+    let nl = text.indexOf('\n', start);
+    if (nl < 0) nl = text.length;
+    const n = normalizeLine(text.slice(start, Math.min(nl, start + MAX_RAW)));
+    if (n) out.push(n);
+    start = nl + 1;
+  }
+  return out;
+}
+
+async function analyzeSource(src: InputSource, model: Model, run: AnalyzeRun): Promise<InputInfo> {
+  const info = newInfo(src.name);
+  const options = run.options;
+  const emit = (ev: ParsedEvent) => model.handle(ev);
+  const malformed = (evidence: Evidence, reason: string) => {
+    info.skipped++;
+    if (info.skippedSamples.length < MAX_SKIPPED_SAMPLES) info.skippedSamples.push({ evidence, reason });
+  };
+  const ctx: ParserContext = { file: src.name, options, emit, malformed };
+
+  let headChunks: Buffer[] = [];
+  let headLen = 0;
+  let decided = false;
+  let textRouter: TextRouter | undefined;
+  let bin: ReturnType<BinaryFormatDef['createParser']> | undefined;
+  let offset = 0;
+
+  const decide = (final: boolean): boolean => {
+    const head = Buffer.concat(headChunks);
+    if (options.inputFormat && !findFormat(options.inputFormat)) {
+      info.error = `unknown input format '${options.inputFormat}' (see 'blkscope formats')`;
+      return true;
+    }
+    const formats = detectFormats(head, options);
+    if (formats.length === 0) {
+      if (!final && src.live) return false;
+      if (!final && headLen < HEAD_BYTES) return false;
+      info.error = head.length === 0 ? 'empty input' : 'no supported format recognised';
+      return true;
+    }
+    info.formats = formats.map((f) => f.id);
+    info.format = info.formats.join(',');
+    run.sink?.inputStarted?.(info);
+    const first = formats[0]!;
+    if (first.kind === 'binary') {
+      bin = first.createParser(ctx);
+      bin.chunk(head, 0);
+      offset = head.length;
+    } else {
+      textRouter = new TextRouter(
+        formats.filter((f): f is TextFormatDef => f.kind === 'text'),
+        ctx,
+        info,
+      );
+      textRouter.push(head);
+    }
+    headChunks = [];
+    return true;
+  };
+
+  try {
+    for await (const chunk of src.chunks()) {
+      if (run.signal?.aborted) break;
+      info.bytes! += chunk.length;
+      run.sink?.progress?.(src.name, info.bytes!);
+      if (!decided) {
+        headChunks.push(chunk);
+        headLen += chunk.length;
+        if (headLen >= HEAD_BYTES || src.live) {
+          decided = decide(false);
+          if (decided && info.error) break;
+        }
+        continue;
+      }
+      if (bin) {
+        bin.chunk(chunk, offset);
+        offset += chunk.length;
+      } else if (textRouter) textRouter.push(chunk);
+    }
+    if (!decided) decide(true);
+  } catch (e) {
+    info.error = e instanceof InputError ? e.message : describeError(e);
+  }
+  try {
+    if (bin) {
+      bin.end();
+      info.records = bin.records();
+    } else if (textRouter) textRouter.end();
+  } catch (e) {
+    info.error = info.error ?? `parser failed: ${describeError(e)}`;
+  }
+  return info;
+}
+
+function describeError(e: unknown): string {
+  return e instanceof Error ? e.message.split('\n')[0]! : String(e);
+}
+
+interface Classified {
+  rec: LineRecord;
+  fmt?: number;
+  m?: PatternMatch | 'malformed' | null;
+}
+
+/** Splits text into lines, normalises, routes each line to the format that claims it, rejoins wrapped lines. */
+export class TextRouter {
+  private readonly decoder = new StringDecoder('utf8');
+  private carry = '';
+  private lineNo = 0;
+  private pending: Classified | undefined;
+  private readonly parsers: TextParser[];
+
+  constructor(
+    private readonly formats: TextFormatDef[],
+    private readonly ctx: ParserContext,
+    private readonly info: InputInfo,
+  ) {
+    this.parsers = formats.map((f) => f.createParser(ctx));
+  }
+
+  push(chunk: Buffer): void {
+    const text = this.carry + this.decoder.write(chunk);
+    let start = 0;
+    for (;;) {
+      const nl = text.indexOf('\n', start);
+      if (nl < 0) break;
+      this.onLine(text.slice(start, nl));
+      start = nl + 1;
+    }
+    this.carry = text.slice(start);
+    // Bound the carry: a single "line" of many MB is cut into 1 MiB pieces.
+    if (this.carry.length > 1 << 20) {
+      this.onLine(this.carry);
+      this.carry = '';
+    }
+  }
+
+  end(): void {
+    const rest = this.carry + this.decoder.end();
+    this.carry = '';
+    if (rest.length > 0) this.onLine(rest);
+    if (this.pending) this.process(this.pending);
+    this.pending = undefined;
+    for (const p of this.parsers) p.end();
+  }
+
+  private classify(text: string): { fmt?: number; m: PatternMatch | 'malformed' | null } {
+    let malformedAt: number | undefined;
+    for (let i = 0; i < this.formats.length; i++) {
+      const m = matchText(this.formats[i]!, text);
+      if (m === null) continue;
+      if (m === 'malformed') {
+        if (malformedAt === undefined) malformedAt = i;
+        continue;
+      }
+      return { fmt: i, m };
+    }
+    return malformedAt === undefined ? { m: null } : { fmt: malformedAt, m: 'malformed' };
+  }
+
+  private onLine(rawLine: string): void {
+    this.lineNo++;
+    this.info.lines!++;
+    const raw = rawLine.length > MAX_RAW ? rawLine.slice(0, MAX_RAW) + '…' : rawLine;
+    const text = normalizeLine(rawLine.length > 1 << 16 ? rawLine.slice(0, 1 << 16) : rawLine);
+    const rec: LineRecord = { file: this.ctx.file, line: this.lineNo, text, raw };
+    const c: Classified = text ? { rec, ...this.classify(text) } : { rec, m: null };
+    const p = this.pending;
+    if (p) {
+      if (c.m === null && text && p.rec.raw.length >= WRAP_MIN && quoteDepth(p.rec.raw) === quoteDepth(rawLine)) {
+        const joined = this.tryJoin(p, c);
+        if (joined) {
+          this.pending = undefined;
+          this.process(joined);
+          return;
+        }
+      }
+      this.process(p);
+    }
+    this.pending = c;
+  }
+
+  private tryJoin(p: Classified, c: Classified): Classified | undefined {
+    for (const sep of ['', ' ']) {
+      const text = p.rec.text + sep + c.rec.text;
+      const k = this.classify(text);
+      if (k.m && k.m !== 'malformed') {
+        // A line that already parsed alone is only joined when the joined text parses with the same pattern.
+        if (p.m && p.m !== 'malformed' && (p.fmt !== k.fmt || p.m.pattern !== k.m.pattern)) continue;
+        return {
+          rec: { ...p.rec, text, more: [...(p.rec.more ?? []), { line: c.rec.line, raw: c.rec.raw }] },
+          fmt: k.fmt,
+          m: k.m,
+        };
+      }
+    }
+    return undefined;
+  }
+
+  private process(c: Classified): void {
+    if (!c.m) return;
+    if (c.m === 'malformed') {
+      const f = this.formats[c.fmt!]!;
+      this.ctx.malformed({ file: c.rec.file, line: c.rec.line, text: c.rec.raw }, `looks like ${f.id} but does not parse`);
+      return;
+    }
+    this.info.records++;
+    this.parsers[c.fmt!]!.line(c.rec, c.m);
+  }
+}
