@@ -94,6 +94,8 @@ export interface Request {
   /** 'ok', 'error', 'eopnotsupp', 'unsupported' or the raw value as text. */
   status?: string;
   state: RequestState;
+  /** The format logs completions for this request: never-completed applies when none arrives. */
+  expectsCompletion?: boolean;
   evidence: Evidence[];
   /** Backend mapping model the format implies (may be overridden by --backend-model). */
   backendModel?: BackendModel;
