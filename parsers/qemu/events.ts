@@ -1,0 +1,639 @@
+// QEMU trace events -> blkscope requests, for every QEMU trace backend (log text, simpletrace binary...).
+// A backend parser turns each record into a QemuEvent (event name + arguments named as in QEMU's
+// trace-events declarations) and feeds it to a VirtioAssembler, which rebuilds virtio-blk requests.
+//
+// Facts used (see ../shared/specs/virtio/SPEC.md §1-2, §7 and ../shared/realtraces/README.md):
+// - `req` of virtio_blk_* equals `elem` of virtqueue_pop/fill: VirtIOBlockReq starts with its
+//   VirtQueueElement (hw/block/virtio-blk.c: virtqueue_pop(vq, sizeof(VirtIOBlockReq))).
+// - Element pointers are reused as soon as a request completes: a request is (vdev, pointer, generation),
+//   the generation counting pops of that pointer.
+// - Request sequence: virtio_queue_notify -> virtqueue_alloc_element -> virtqueue_pop ->
+//   virtio_blk_handle_read/write -> blk_co_preadv/pwritev -> ... -> virtio_blk_rw_complete ->
+//   virtio_blk_req_complete -> virtqueue_fill -> virtqueue_flush -> virtio_notify(_irqfd).
+//   virtio_blk_req_complete() calls virtqueue_push() (= fill + flush) synchronously, so a traced fill
+//   follows its req_complete on the same thread.
+// - FLUSH, DISCARD, WRITE_ZEROES and GET_ID have no virtio_blk_handle_* event (QEMU 7.2): FLUSH is
+//   pop out 1 / in 1 / fill len 1; DISCARD and WRITE_ZEROES out 2 / in 1 / len 1 (WRITE_ZEROES shows
+//   blk_co_pwritev flags 0x2 = BDRV_REQ_ZERO_WRITE); GET_ID out 1 / in 2 / len 21 (20-byte id + status).
+// - A read fills len = data bytes + 1 status byte; a write fills len 1.
+// - virtio_blk_submit_multireq (only when >= 2 requests are merged): offset/size in bytes.
+// - virtio_set_status val 0 = device reset; virtio_blk_data_plane_stop ends the dataplane.
+import type { Evidence, Op, ParsedEvent, Request } from '../../src/model/types.js';
+import type { ParserContext } from '../types.js';
+
+/** One QEMU trace event, whatever backend it came from. Argument names follow trace-events declarations. */
+export interface QemuEvent {
+  name: string;
+  args: Record<string, number | bigint | string>;
+  /** Seconds (wall clock for the log backend, trace clock for simpletrace). */
+  time?: number;
+  /** Host thread id (log backend with timestamps; simpletrace pid field). */
+  tid?: number;
+  evidence: Evidence;
+}
+
+export interface VirtioAssemblerOptions {
+  /** Format id stamped on requests (default 'qemu-log'). */
+  format?: string;
+  /** Keep at most this many evidence lines per request (default 8). */
+  maxEvidence?: number;
+}
+
+/** Pointer argument as lower-case hex text ("0x55c2..."); NULL ("(nil)", 0) is "0x0". */
+export function ptrArg(v: number | bigint | string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === 'string') {
+    if (v === '(nil)') return '0x0';
+    return v.toLowerCase();
+  }
+  return '0x' + v.toString(16);
+}
+
+/** Numeric argument as a number (bigints beyond 2^53 lose precision; sectors and lengths never get there). */
+export function numArg(v: number | bigint | string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  const n = v.startsWith('0x') || v.startsWith('0X') ? parseInt(v.slice(2), 16) : Number(v);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** Signed 32-bit argument (simpletrace stores ints as u64: 0xffff...fffb = -5). */
+function intArg(v: number | bigint | string | undefined): number | undefined {
+  if (typeof v === 'bigint') return Number(BigInt.asIntN(32, v));
+  const n = numArg(v);
+  if (n === undefined) return undefined;
+  return n > 0x7fffffff && n <= 0xffffffff ? n - 0x100000000 : n >= 2 ** 63 ? -1 : n;
+}
+
+/** virtio-blk status byte (virtio spec §5.2.6): 0 OK, 1 IOERR, 2 UNSUPP; zoned codes 3..6 kept raw. */
+export function virtioStatus(s: number): string {
+  return s === 0 ? 'ok' : s === 1 ? 'error' : s === 2 ? 'unsupported' : String(s);
+}
+
+/** Host block-layer and image-format events: attached to a request or counted, never requests. */
+const HOST_PREFIXES = ['blk_', 'bdrv_', 'qcow2_', 'luring_', 'laio_', 'file_', 'thread_pool_', 'raw_', 'nvme_', 'qed_', 'vmdk_'];
+function isHostEvent(name: string): boolean {
+  for (const p of HOST_PREFIXES) if (name.startsWith(p)) return true;
+  return false;
+}
+
+/** Events the assembler understands (others are counted as unknown). */
+const KNOWN = new Set([
+  'virtqueue_alloc_element',
+  'virtqueue_pop',
+  'virtqueue_fill',
+  'virtqueue_flush',
+  'virtio_queue_notify',
+  'virtio_notify',
+  'virtio_notify_irqfd',
+  'virtio_set_status',
+  'virtio_blk_handle_read',
+  'virtio_blk_handle_write',
+  'virtio_blk_rw_complete',
+  'virtio_blk_req_complete',
+  'virtio_blk_submit_multireq',
+  'virtio_blk_data_plane_start',
+  'virtio_blk_data_plane_stop',
+  'virtio_blk_handle_zone_report',
+  'virtio_blk_handle_zone_mgmt',
+  'virtio_blk_handle_zone_reset_all',
+  'virtio_blk_handle_zone_append',
+  'virtio_blk_zone_report_complete',
+  'virtio_blk_zone_mgmt_complete',
+  'virtio_blk_zone_append_complete',
+]);
+
+interface Pending {
+  req: Request;
+  elem: string;
+  vq?: string;
+  tid?: number;
+  inNum?: number;
+  outNum?: number;
+  /** submit emitted to the model. */
+  submitted: boolean;
+  /** handle_read/write seen (op and sector known). */
+  handled: boolean;
+  /** blk_co_* submission seen (for multireq and host I/O attribution). */
+  issued: boolean;
+  zeroWrite?: boolean;
+  status?: number;
+  completeTime?: number;
+  completeEvidence?: Evidence;
+  hostIo: number;
+}
+
+interface HostIo {
+  ev: string;
+  offset?: number;
+  bytes?: number;
+  flags?: number;
+}
+
+const QCOW2_LOW_WRITE_LIMIT = 2 * 1024 * 1024; // largest qcow2 cluster size: report host writes below it.
+const INV_OFFSET = 0xffffffffffffffffn;
+
+export class VirtioAssembler {
+  private readonly format: string;
+  private readonly maxEvidence: number;
+  /** Open (popped, not completed) requests by element pointer. */
+  private readonly open = new Map<string, Pending>();
+  /** Generation counters per element pointer. */
+  private readonly gens = new Map<string, number>();
+  /** vq pointer -> device and queue index (virtio_queue_notify / virtio_notify). */
+  private readonly vqs = new Map<string, { vdev?: string; n?: number }>();
+  /** dataplane pointer -> vdev (data_plane_start follows the device's set_status on the same thread). */
+  private readonly dataplanes = new Map<string, string>();
+  private lastStatusVdev: string | undefined;
+  private readonly devStatus = new Map<string, number>();
+  /** Last completed element per pointer (for double completions). */
+  private readonly done = new Map<string, { key: string; device?: string }>();
+  /** Completed by req_complete, waiting for the fill that follows on the same thread. */
+  private readonly awaitingFill = new Map<number, Pending>();
+  /** The request a thread is working on (host I/O attribution). */
+  private readonly current = new Map<number, Pending>();
+  /** Last merged batch per thread: the next blk_co_* is its submission. */
+  private readonly lastBatch = new Map<number, Pending[]>();
+  /** Block backend nodes (bs of blk_co_*, qcow2_*): other bs pointers are file (protocol) nodes. */
+  private readonly formatNodes = new Set<string>();
+  private readonly counts: Record<string, number> = {};
+  private unknown = 0;
+  private batches = 0;
+  private events = 0;
+
+  constructor(
+    private readonly ctx: ParserContext,
+    opts: VirtioAssemblerOptions = {},
+  ) {
+    this.format = opts.format ?? 'qemu-log';
+    this.maxEvidence = opts.maxEvidence ?? 8;
+  }
+
+  private count(name: string): void {
+    this.counts[name] = (this.counts[name] ?? 0) + 1;
+  }
+
+  event(ev: QemuEvent): void {
+    this.events++;
+    const tid = ev.tid ?? 0;
+    const name = ev.name;
+    // A req_complete waiting for its fill: anything else on that thread means no fill is traced.
+    const wait = this.awaitingFill.get(tid);
+    if (wait) {
+      this.awaitingFill.delete(tid);
+      if (name === 'virtqueue_fill' && ptrArg(ev.args.elem) === wait.elem) {
+        this.finish(wait, ev);
+        return;
+      }
+      this.finish(wait);
+    }
+    if (!KNOWN.has(name)) {
+      if (isHostEvent(name)) this.host(ev, tid);
+      else {
+        this.unknown++;
+        this.count(name);
+      }
+      return;
+    }
+    this.count(name);
+    const a = ev.args;
+    switch (name) {
+      case 'virtio_queue_notify': {
+        const vq = ptrArg(a.vq);
+        if (vq) this.vqs.set(vq, { vdev: ptrArg(a.vdev), n: numArg(a.n) });
+        return;
+      }
+      case 'virtio_notify':
+      case 'virtio_notify_irqfd': {
+        const vq = ptrArg(a.vq);
+        if (vq && !this.vqs.has(vq)) this.vqs.set(vq, { vdev: ptrArg(a.vdev) });
+        return;
+      }
+      case 'virtqueue_alloc_element':
+      case 'virtqueue_flush':
+        return;
+      case 'virtqueue_pop':
+        this.pop(ev, tid);
+        return;
+      case 'virtio_blk_handle_read':
+      case 'virtio_blk_handle_write':
+        this.handleRw(ev, tid, name === 'virtio_blk_handle_write' ? 'write' : 'read');
+        return;
+      case 'virtio_blk_handle_zone_report':
+      case 'virtio_blk_handle_zone_mgmt':
+      case 'virtio_blk_handle_zone_reset_all':
+      case 'virtio_blk_handle_zone_append':
+        this.handleZone(ev, tid);
+        return;
+      case 'virtio_blk_rw_complete':
+      case 'virtio_blk_zone_report_complete':
+      case 'virtio_blk_zone_mgmt_complete':
+      case 'virtio_blk_zone_append_complete': {
+        const p = this.find(ev);
+        if (!p) return;
+        const ret = intArg(a.ret);
+        if (ret !== undefined) {
+          p.req.info!.ret = ret;
+          if (ret < 0) p.req.info!.rwError = ret;
+        }
+        this.addEvidence(p, ev.evidence);
+        return;
+      }
+      case 'virtio_blk_req_complete':
+        this.reqComplete(ev, tid);
+        return;
+      case 'virtqueue_fill':
+        this.fill(ev);
+        return;
+      case 'virtio_blk_submit_multireq':
+        this.multireq(ev, tid);
+        return;
+      case 'virtio_set_status': {
+        const vdev = ptrArg(a.vdev);
+        const val = numArg(a.val) ?? 0;
+        if (vdev) {
+          this.lastStatusVdev = vdev;
+          const prev = this.devStatus.get(vdev);
+          this.devStatus.set(vdev, val);
+          if (val === 0 && prev !== undefined && prev !== 0) this.reset(vdev, 'reset', ev);
+        }
+        return;
+      }
+      case 'virtio_blk_data_plane_start': {
+        const dp = ptrArg(a.s ?? a.dataplane);
+        if (dp && this.lastStatusVdev && !this.dataplanes.has(dp)) this.dataplanes.set(dp, this.lastStatusVdev);
+        return;
+      }
+      case 'virtio_blk_data_plane_stop': {
+        const dp = ptrArg(a.s ?? a.dataplane);
+        this.reset(dp ? this.dataplanes.get(dp) : undefined, 'stop', ev);
+        return;
+      }
+    }
+  }
+
+  end(): void {
+    for (const [tid, p] of this.awaitingFill) {
+      this.awaitingFill.delete(tid);
+      this.finish(p);
+    }
+    // Requests still open: submit the ones not yet submitted so that they are counted (never completed).
+    for (const p of this.open.values()) if (!p.submitted) this.submit(p);
+    const data: Record<string, unknown> = { events: this.events, unknownEvents: this.unknown, merges: this.batches, byEvent: { ...this.counts } };
+    this.ctx.emit({
+      kind: 'diag',
+      code: 'stats',
+      message: `${this.events} QEMU trace events (${this.unknown} not used by blkscope)`,
+      data,
+      evidence: [],
+    });
+  }
+
+  // ---- request lifecycle -------------------------------------------------------------------------
+
+  private pop(ev: QemuEvent, tid: number): void {
+    const a = ev.args;
+    const elem = ptrArg(a.elem);
+    if (!elem) return;
+    const vq = ptrArg(a.vq);
+    const prev = this.open.get(elem);
+    if (prev) {
+      // Popped again while still in flight (double pop / use after free): the old one stays open in the
+      // model (never completed); the new generation takes the pointer.
+      if (!prev.submitted) this.submit(prev);
+    }
+    const gen = (this.gens.get(elem) ?? 0) + 1;
+    this.gens.set(elem, gen);
+    const q = vq ? this.vqs.get(vq) : undefined;
+    const inNum = numArg(a.in_num);
+    const outNum = numArg(a.out_num);
+    const info: Record<string, unknown> = { vq, inNum, outNum };
+    if (ev.tid !== undefined) info.tid = ev.tid;
+    const req: Request = {
+      key: '',
+      id: elem,
+      format: this.format,
+      file: this.ctx.file,
+      seq: 0,
+      op: 'unknown',
+      sector: 0,
+      sectors: 0,
+      bytes: 0,
+      segments: [],
+      state: 'inflight',
+      expectsCompletion: true,
+      evidence: [ev.evidence],
+      info,
+    };
+    if (q?.vdev) req.device = q.vdev;
+    if (q?.n !== undefined) req.queue = q.n;
+    if (ev.time !== undefined) req.submitTime = ev.time;
+    req.key = `${this.ctx.file}|${elem}#${gen}`;
+    const p: Pending = { req, elem, vq, tid: ev.tid, inNum, outNum, submitted: false, handled: false, issued: false, hostIo: 0 };
+    this.open.set(elem, p);
+    this.current.set(tid, p);
+  }
+
+  /** The open request an event names (req / elem pointer), or undefined (counted as unmatched). */
+  private find(ev: QemuEvent): Pending | undefined {
+    const ptr = ptrArg(ev.args.req ?? ev.args.elem);
+    if (!ptr) return undefined;
+    const p = this.open.get(ptr);
+    if (p) {
+      const vdev = ptrArg(ev.args.vdev);
+      if (vdev && !p.req.device) p.req.device = vdev;
+    }
+    return p;
+  }
+
+  private handleRw(ev: QemuEvent, tid: number, op: Op): void {
+    let p = this.find(ev);
+    if (!p) {
+      // No pop traced (trace started mid-run or virtqueue_pop not enabled): start the request here.
+      this.count('handle-without-pop');
+      const elem = ptrArg(ev.args.req)!;
+      if (!elem) return;
+      this.pop({ name: 'virtqueue_pop', args: { elem }, time: ev.time, tid: ev.tid, evidence: ev.evidence }, tid);
+      p = this.open.get(elem)!;
+      p.req.evidence = [];
+    }
+    const a = ev.args;
+    const sector = numArg(a.sector) ?? 0;
+    const nsectors = numArg(a.nsectors) ?? 0;
+    const req = p.req;
+    if (p.handled) this.count('handled-twice');
+    p.handled = true;
+    req.op = op;
+    req.sector = sector;
+    req.sectors = nsectors;
+    req.bytes = nsectors * 512;
+    const dataSegs = op === 'write' ? p.outNum : p.inNum;
+    if (dataSegs !== undefined) req.info!.dataSegments = Math.max(0, dataSegs - 1);
+    this.addEvidence(p, ev.evidence);
+    this.current.set(tid, p);
+    if (!p.submitted) this.submit(p);
+  }
+
+  private handleZone(ev: QemuEvent, tid: number): void {
+    const p = this.find(ev);
+    if (!p) {
+      this.count('handle-without-pop');
+      return;
+    }
+    const a = ev.args;
+    const req = p.req;
+    p.handled = true;
+    req.op = ev.name === 'virtio_blk_handle_zone_append' ? 'zone-append' : 'zone';
+    req.sector = numArg(a.sector) ?? 0;
+    const len = numArg(a.len);
+    if (len !== undefined) req.sectors = len;
+    req.bytes = req.sectors * 512;
+    req.info!.zoneEvent = ev.name.slice('virtio_blk_handle_'.length);
+    if (a.op !== undefined) req.info!.zoneOp = numArg(a.op);
+    this.addEvidence(p, ev.evidence);
+    this.current.set(tid, p);
+    if (!p.submitted) this.submit(p);
+  }
+
+  private reqComplete(ev: QemuEvent, tid: number): void {
+    const ptr = ptrArg(ev.args.req);
+    if (!ptr) return;
+    const p = this.open.get(ptr);
+    const status = intArg(ev.args.status) ?? 0;
+    if (!p) {
+      this.orphan(ptr, ptrArg(ev.args.vdev), virtioStatus(status), ev);
+      return;
+    }
+    const vdev = ptrArg(ev.args.vdev);
+    if (vdev && !p.req.device) p.req.device = vdev;
+    p.status = status;
+    p.completeTime = ev.time;
+    p.completeEvidence = ev.evidence;
+    this.open.delete(ptr);
+    // The fill follows on the same thread when virtqueue_fill is traced.
+    this.awaitingFill.set(tid, p);
+  }
+
+  private fill(ev: QemuEvent): void {
+    const ptr = ptrArg(ev.args.elem);
+    if (!ptr) return;
+    const p = this.open.get(ptr);
+    if (!p) {
+      this.orphan(ptr, undefined, undefined, ev);
+      return;
+    }
+    // Fill without req_complete (virtio_blk_* not traced, or a request QEMU retired by itself).
+    this.open.delete(ptr);
+    p.completeTime = ev.time;
+    this.finish(p, ev);
+  }
+
+  private orphan(ptr: string, vdev: string | undefined, status: string | undefined, ev: QemuEvent): void {
+    const last = this.done.get(ptr);
+    const device = vdev ?? last?.device;
+    const o: ParsedEvent = { kind: 'orphan', id: ptr, evidence: [ev.evidence] };
+    if (device) o.device = device;
+    if (status !== undefined) o.status = status;
+    if (ev.time !== undefined) o.time = ev.time;
+    this.ctx.emit(o);
+  }
+
+  /** Decide the op of a request that had no handle_* event, from the descriptor counts and fill length. */
+  private guessOp(p: Pending, fillLen: number | undefined): void {
+    const req = p.req;
+    if (p.handled) return;
+    const { inNum, outNum } = p;
+    let op: Op = 'unknown';
+    if (outNum === 1 && inNum === 1) op = 'flush';
+    else if (outNum === 1 && inNum === 2 && (fillLen === undefined || fillLen === 21)) op = 'get-id';
+    else if (outNum === 2 && inNum === 1) op = p.zeroWrite ? 'write-zeroes' : 'discard';
+    req.op = op;
+    if (op === 'get-id' && fillLen !== undefined) req.info!.idBytes = fillLen - 1;
+  }
+
+  private submit(p: Pending, fillLen?: number): void {
+    if (p.submitted) return;
+    this.guessOp(p, fillLen);
+    const req = p.req;
+    if (req.device) req.key = `${this.ctx.file}|${req.device}|${p.elem}#${this.gens.get(p.elem) ?? 1}`;
+    if (req.device === undefined && p.vq) {
+      const q = this.vqs.get(p.vq);
+      if (q?.vdev) req.device = q.vdev;
+      if (q?.n !== undefined) req.queue = q.n;
+    }
+    if (req.queue === undefined && p.vq) {
+      const q = this.vqs.get(p.vq);
+      if (q?.n !== undefined) req.queue = q.n;
+    }
+    p.submitted = true;
+    this.ctx.emit({ kind: 'submit', req });
+  }
+
+  /** Complete a request: after req_complete (+ the fill when traced), or a fill alone. */
+  private finish(p: Pending, fillEv?: QemuEvent): void {
+    const req = p.req;
+    let fillLen: number | undefined;
+    if (fillEv) {
+      fillLen = numArg(fillEv.args.len);
+      if (fillLen !== undefined) req.info!.fillLen = fillLen;
+      if (p.completeEvidence) this.addEvidence(p, p.completeEvidence);
+      this.addEvidence(p, fillEv.evidence);
+    } else if (p.completeEvidence) this.addEvidence(p, p.completeEvidence);
+    if (!p.submitted) this.submit(p, fillLen);
+    if (fillLen !== undefined && req.op === 'read') req.loggedBytes = fillLen - 1;
+    if (p.hostIo > 0) req.info!.hostIo = p.hostIo;
+    const c: ParsedEvent = { kind: 'complete', key: req.key };
+    if (p.status !== undefined) c.status = virtioStatus(p.status);
+    const t = p.completeTime ?? fillEv?.time;
+    if (t !== undefined) c.time = t;
+    this.done.set(p.elem, { key: req.key, device: req.device });
+    for (const [tid, cur] of this.current) if (cur === p) this.current.delete(tid);
+    this.ctx.emit(c);
+  }
+
+  private addEvidence(p: Pending, e: Evidence): void {
+    if (p.req.evidence.length < this.maxEvidence) p.req.evidence.push(e);
+  }
+
+  private multireq(ev: QemuEvent, tid: number): void {
+    const a = ev.args;
+    const vdev = ptrArg(a.vdev);
+    const isWrite = (numArg(a.is_write) ?? 0) !== 0;
+    const start = numArg(a.start) ?? 0;
+    const num = numArg(a.num_reqs) ?? 0;
+    const offset = numArg(a.offset) ?? 0;
+    const size = numArg(a.size) ?? 0;
+    // Candidates: requests of this device handled on this thread and not yet issued to the block layer,
+    // in QEMU's order (sorted by sector, virtio-blk.c virtio_blk_submit_multireq: qsort by sector_num).
+    const cands: Pending[] = [];
+    for (const p of this.open.values()) {
+      if (!p.handled || p.issued) continue;
+      if (vdev && p.req.device && p.req.device !== vdev) continue;
+      if ((p.tid ?? 0) !== tid) continue;
+      if ((p.req.op === 'write') !== isWrite) continue;
+      cands.push(p);
+    }
+    cands.sort((x, y) => x.req.sector - y.req.sector || x.req.seq - y.req.seq);
+    const members = cands.slice(start, start + num);
+    this.batches++;
+    const batch = `${this.ctx.file}|${vdev ?? '?'}|${this.batches}`;
+    members.forEach((p, i) => {
+      p.issued = true;
+      p.req.info!.merge = { batch, index: i, numReqs: num, offset, size, found: members.length };
+      this.addEvidence(p, ev.evidence);
+    });
+    if (members.length === 0) {
+      this.ctx.emit({
+        kind: 'diag',
+        code: 'multireq-unmatched',
+        device: vdev,
+        message: `virtio_blk_submit_multireq of ${num} requests at byte ${offset} matches no handled request`,
+        data: { num, offset, size, isWrite },
+        time: ev.time,
+        evidence: [ev.evidence],
+      });
+    }
+    this.lastBatch.set(tid, members);
+  }
+
+  private reset(vdev: string | undefined, reason: 'reset' | 'stop', ev: QemuEvent): void {
+    // Requests of the device still open are dropped from the pointer table: a later pop of the same
+    // pointer is a new request, not a double pop. The model keeps them in flight (never completed).
+    for (const [elem, p] of this.open) {
+      if (vdev !== undefined && p.req.device !== undefined && p.req.device !== vdev) continue;
+      if (reason === 'stop') continue; // dataplane stop drains; the reset that follows ends the epoch
+      if (!p.submitted) this.submit(p);
+      this.open.delete(elem);
+    }
+    const r: ParsedEvent = { kind: 'reset', reason, evidence: [ev.evidence] };
+    if (vdev) r.device = vdev;
+    if (ev.time !== undefined) r.time = ev.time;
+    this.ctx.emit(r);
+  }
+
+  // ---- host block layer --------------------------------------------------------------------------
+
+  private host(ev: QemuEvent, tid: number): void {
+    const name = ev.name;
+    this.count(name);
+    const a = ev.args;
+    const bs = ptrArg(a.bs);
+    if (name === 'blk_co_preadv' || name === 'blk_co_pwritev') {
+      if (bs) this.formatNodes.add(bs);
+      const offset = numArg(a.offset);
+      const bytes = numArg(a.bytes);
+      const flags = numArg(a.flags) ?? 0;
+      const batch = this.lastBatch.get(tid);
+      if (batch && batch.length > 0) {
+        this.lastBatch.delete(tid);
+        for (const p of batch) this.attach(p, { ev: name, offset, bytes, flags });
+        return;
+      }
+      const p = this.matchIssue(tid, offset, bytes, name === 'blk_co_pwritev');
+      if (p) {
+        p.issued = true;
+        if (name === 'blk_co_pwritev' && flags & 0x2) p.zeroWrite = true;
+        this.attach(p, { ev: name, offset, bytes, flags });
+      }
+      return;
+    }
+    if (name.startsWith('qcow2_') && bs) this.formatNodes.add(bs);
+    const cur = this.current.get(tid);
+    if (cur && this.open.get(cur.elem) === cur) cur.hostIo++;
+    if (name === 'bdrv_co_pwrite_zeroes' && cur && !cur.handled) cur.zeroWrite = true;
+    // Writes that land in the first clusters of an image file (header-overwrite).
+    let hostOffset: number | undefined;
+    let via = name;
+    if (name === 'qcow2_writev_data') hostOffset = numArg(a.offset);
+    else if (name === 'qcow2_handle_alloc') {
+      const h = a.host_offset;
+      if (!(typeof h === 'bigint' ? h === INV_OFFSET : h === '0xffffffffffffffff')) hostOffset = numArg(h);
+    } else if (name === 'qcow2_add_task') {
+      if (a.action === 'write') hostOffset = numArg(a.host_offset ?? a.file_cluster_offset);
+    } else if ((name === 'bdrv_co_pwritev_part' || name === 'bdrv_co_pwritev') && bs && !this.formatNodes.has(bs)) {
+      hostOffset = numArg(a.offset);
+      via = name;
+    }
+    if (hostOffset !== undefined && hostOffset < QCOW2_LOW_WRITE_LIMIT) {
+      const data: Record<string, unknown> = { via, hostOffset, bytes: numArg(a.bytes), bs };
+      if (cur && this.open.get(cur.elem) === cur) {
+        data.requestKey = cur.req.key;
+        data.requestOp = cur.req.op;
+        data.requestId = cur.req.id;
+      }
+      this.ctx.emit({
+        kind: 'diag',
+        code: 'qcow2-low-write',
+        device: cur?.req.device,
+        message: `${name} writes at image file offset ${hostOffset}`,
+        data,
+        time: ev.time,
+        evidence: [ev.evidence],
+      });
+    }
+  }
+
+  /** The request a blk_co_* submission belongs to: same thread, not yet issued, offset = sector*512. */
+  private matchIssue(tid: number, offset: number | undefined, bytes: number | undefined, write: boolean): Pending | undefined {
+    const cur = this.current.get(tid);
+    if (cur && !cur.issued && this.open.get(cur.elem) === cur) {
+      if (!cur.handled) return cur; // flush/discard/write-zeroes: no handle_* event
+      if (cur.req.sector * 512 === offset && cur.req.bytes === bytes) return cur;
+    }
+    for (const p of this.open.values()) {
+      if (p.issued || !p.handled || (p.tid ?? 0) !== tid) continue;
+      if ((p.req.op === 'write') !== write) continue;
+      if (p.req.sector * 512 === offset && p.req.bytes === bytes) return p;
+    }
+    return undefined;
+  }
+
+  private attach(p: Pending, io: HostIo): void {
+    p.hostIo++;
+    const info = p.req.info!;
+    const list = (info.blockIo as HostIo[] | undefined) ?? [];
+    if (list.length < 4) list.push(io);
+    info.blockIo = list;
+  }
+}
