@@ -23,6 +23,8 @@ export interface AnalysisSink extends ModelSink {
   inputEnded?(info: InputInfo): void;
   /** Progress: bytes read so far for the current input. */
   progress?(file: string, bytes: number): void;
+  /** Called after each chunk: wait for output backpressure (stdout) before reading more. */
+  drain?(): Promise<void>;
 }
 
 export interface AnalysisResult {
@@ -183,6 +185,7 @@ async function analyzeSource(src: InputSource, model: Model, run: AnalyzeRun): P
         bin.chunk(chunk, offset);
         offset += chunk.length;
       } else if (textRouter) textRouter.push(chunk);
+      if (run.sink?.drain) await run.sink.drain();
     }
     if (!decided) decide(true);
   } catch (e) {

@@ -11,6 +11,8 @@ export interface CliIO {
   stderr: (s: string) => void;
   stdin: NodeJS.ReadableStream;
   isTTY: boolean;
+  /** Wait until stdout has taken what was written (backpressure); optional. */
+  drain?: () => Promise<void>;
 }
 
 export interface CliState {

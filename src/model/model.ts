@@ -40,6 +40,8 @@ export class Model {
     resets: 0,
     extra: {},
   };
+  /** Stats contributed by formats (diag events with code 'stats' or '<x>-stats'), merged into the JSON stats. */
+  readonly statsExt: Record<string, unknown> = {};
   private seq = 0;
   private readonly visitors: { rule: Rule; v: RuleVisitor }[];
   private readonly maxPerRule: number;
@@ -111,6 +113,10 @@ export class Model {
         this.stats.orphans++;
         break;
       case 'diag':
+        if (ev.code === 'stats' || ev.code.endsWith('-stats')) {
+          mergeInto(this.statsExt, ev.data ?? {});
+          return;
+        }
         this.stats.diagnostics[ev.code] = (this.stats.diagnostics[ev.code] ?? 0) + 1;
         break;
       case 'reset':
@@ -176,5 +182,14 @@ export class Model {
     if (init.data) f.data = init.data;
     this.findings.push(f);
     this.sink.finding?.(f);
+  }
+}
+
+function mergeInto(dst: Record<string, unknown>, src: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(src)) {
+    const cur = dst[k];
+    if (cur && v && typeof cur === 'object' && typeof v === 'object' && !Array.isArray(cur) && !Array.isArray(v)) {
+      mergeInto(cur as Record<string, unknown>, v as Record<string, unknown>);
+    } else dst[k] = v;
   }
 }

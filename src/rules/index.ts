@@ -1,7 +1,29 @@
 // The check registry: one line per check (src/rules/<id>.ts, doc in src/rules/<id>.md).
 import type { Rule } from './types.js';
+import { repeatedFrame } from './repeated-frame.js';
+import { sgHole } from './sg-hole.js';
+import { sizeMismatch } from './size-mismatch.js';
+import { badSegment } from './bad-segment.js';
+import { segmentLimit } from './segment-limit.js';
+import { ringOverflow } from './ring-overflow.js';
+import { ringIndexRegression } from './ring-index-regression.js';
+import { orphanResponse } from './orphan-response.js';
+import { neverCompleted } from './never-completed.js';
+import { accessDenied } from './access-denied.js';
+import { misaligned } from './misaligned.js';
 
 export const RULES: Rule[] = [
+  repeatedFrame,
+  sgHole,
+  sizeMismatch,
+  badSegment,
+  segmentLimit,
+  ringOverflow,
+  ringIndexRegression,
+  orphanResponse,
+  neverCompleted,
+  accessDenied,
+  misaligned,
 ];
 
 export function findRule(id: string): Rule | undefined {

@@ -1,0 +1,169 @@
+// The analyze JSON document (schemaVersion 1) and its JSON Lines form. Pure encoders plus a streaming writer
+// that lists requests as they leave the model, so memory does not grow with input size.
+//
+// Document: { schemaVersion, tool, requests[], inputs[], findings[], stats } (key order: requests are streamed
+// first; consumers must not rely on key order). Documented in README.md "JSON output".
+import type { Finding, InputInfo, Request } from '../model/types.js';
+import type { ModelStats } from '../model/model.js';
+import { VERSION } from '../version.js';
+
+export const SCHEMA_VERSION = 1;
+
+export interface JsonRequest {
+  id: string;
+  key: string;
+  seq: number;
+  format: string;
+  file: string;
+  device?: string;
+  domain?: number;
+  queue?: number;
+  op: string;
+  sector: number;
+  sectors: number;
+  bytes: number;
+  segments: Request['segments'];
+  nrSegments?: number;
+  status?: string;
+  state: string;
+  submitTime?: number;
+  completeTime?: number;
+  latency?: number;
+  ring?: Request['ring'];
+  backendModel?: string;
+  loggedBytes?: number;
+  evidence: { file: string; line?: number; offset?: number }[];
+  info?: Record<string, unknown>;
+}
+
+export function requestToJson(req: Request): JsonRequest {
+  const out: JsonRequest = {
+    id: req.id,
+    key: req.key,
+    seq: req.seq,
+    format: req.format,
+    file: req.file,
+    op: req.op,
+    sector: req.sector,
+    sectors: req.sectors,
+    bytes: req.bytes,
+    segments: req.segments,
+    state: req.state,
+    evidence: req.evidence.map((e) => (e.offset !== undefined ? { file: e.file, offset: e.offset } : { file: e.file, line: e.line })),
+  };
+  if (req.device !== undefined) out.device = req.device;
+  if (req.domain !== undefined) out.domain = req.domain;
+  if (req.queue !== undefined) out.queue = req.queue;
+  if (req.nrSegments !== undefined) out.nrSegments = req.nrSegments;
+  if (req.status !== undefined) out.status = req.status;
+  if (req.submitTime !== undefined) out.submitTime = req.submitTime;
+  if (req.completeTime !== undefined) out.completeTime = req.completeTime;
+  if (req.latency !== undefined) out.latency = req.latency;
+  if (req.ring !== undefined) out.ring = req.ring;
+  if (req.backendModel !== undefined) out.backendModel = req.backendModel;
+  if (req.loggedBytes !== undefined) out.loggedBytes = req.loggedBytes;
+  if (req.info !== undefined) out.info = req.info;
+  return out;
+}
+
+export function inputToJson(info: InputInfo): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    file: info.file,
+    format: info.format,
+    formats: info.formats,
+    records: info.records,
+    skipped: info.skipped,
+  };
+  if (info.lines !== undefined) out.lines = info.lines;
+  if (info.bytes !== undefined) out.bytes = info.bytes;
+  if (info.skippedSamples.length) out.skippedSamples = info.skippedSamples.map((s) => ({ ...s.evidence, reason: s.reason }));
+  if (info.error) out.error = info.error;
+  return out;
+}
+
+export function findingToJson(f: Finding): Finding {
+  return f;
+}
+
+/** stats: the model's counters plus extensions merged in by formats (e.g. Linux block `devices`, `latency`). */
+export function statsToJson(stats: ModelStats, extensions: Record<string, unknown> = {}): Record<string, unknown> {
+  return { ...stats, ...extensions };
+}
+
+/** JSON text safe for a terminal: JSON.stringify escapes C0 controls; escape DEL and C1 too. */
+export function safeStringify(v: unknown): string {
+  return JSON.stringify(v).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+}
+
+/**
+ * Streams one JSON document: `begin()` writes the head, `request()` each request (in submission order where a
+ * bounded reorder window allows), `end()` the rest.
+ */
+export class JsonDocumentWriter {
+  private first = true;
+  private nextSeq = 0;
+  private readonly waiting = new Map<number, Request>();
+  /** Seqs already written out of order (their turn is skipped). */
+  private readonly done = new Set<number>();
+  private static readonly WINDOW = 10000;
+
+  constructor(private readonly write: (s: string) => void) {}
+
+  begin(): void {
+    this.write(`{"schemaVersion":${SCHEMA_VERSION},"tool":{"name":"blkscope","version":${JSON.stringify(VERSION)}},"requests":[`);
+  }
+
+  request(req: Request): void {
+    if (req.seq === this.nextSeq) {
+      this.emit(req);
+      this.nextSeq++;
+      this.drainOrdered();
+      return;
+    }
+    this.waiting.set(req.seq, req);
+    if (this.waiting.size > JsonDocumentWriter.WINDOW) {
+      // An old request is still in flight: give up on strict order for what is waiting.
+      const seqs = [...this.waiting.keys()].sort((a, b) => a - b);
+      for (const s of seqs.slice(0, seqs.length >> 1)) {
+        this.emit(this.waiting.get(s)!);
+        this.waiting.delete(s);
+        this.done.add(s);
+      }
+    }
+  }
+
+  private drainOrdered(): void {
+    for (;;) {
+      if (this.done.delete(this.nextSeq)) {
+        this.nextSeq++;
+        continue;
+      }
+      const r = this.waiting.get(this.nextSeq);
+      if (!r) return;
+      this.waiting.delete(this.nextSeq);
+      this.emit(r);
+      this.nextSeq++;
+    }
+  }
+
+  private emit(req: Request): void {
+    this.write((this.first ? '\n' : ',\n') + safeStringify(requestToJson(req)));
+    this.first = false;
+  }
+
+  end(inputs: InputInfo[], findings: Finding[], stats: Record<string, unknown>): void {
+    const rest = [...this.waiting.values()].sort((a, b) => a.seq - b.seq);
+    this.waiting.clear();
+    for (const r of rest) this.emit(r);
+    this.write(
+      `\n],\n"inputs":${safeStringify(inputs.map(inputToJson))},\n"findings":[${findings.map((f) => '\n' + safeStringify(findingToJson(f))).join(',')}\n],\n"stats":${safeStringify(stats)}\n}\n`,
+    );
+  }
+}
+
+/** One JSON Lines record (follow mode): {"type": "request"|"finding"|"input", ...same fields as the document}. */
+export function jsonLine(type: 'request' | 'finding' | 'input', data: unknown): string {
+  const body =
+    type === 'request' ? requestToJson(data as Request) : type === 'input' ? inputToJson(data as InputInfo) : findingToJson(data as Finding);
+  return safeStringify({ type, ...(body as object) }) + '\n';
+}
