@@ -131,7 +131,10 @@ interface HostIo {
   flags?: number;
 }
 
-const QCOW2_LOW_WRITE_LIMIT = 2 * 1024 * 1024; // largest qcow2 cluster size: report host writes below it.
+/** Host writes below this file offset are reported (the first cluster at qcow2's default 64 KiB cluster size). */
+const QCOW2_LOW_WRITE_LIMIT = 65536;
+/** qcow2 events after which a file-node write carries metadata tables (block/qcow2-cache.c, qcow2-cluster.c). */
+const METADATA_WRITERS = new Set(['qcow2_cache_entry_flush', 'qcow2_cache_flush', 'qcow2_l2_allocate_write_l2', 'qcow2_l2_allocate_write_l1']);
 const INV_OFFSET = 0xffffffffffffffffn;
 
 export class VirtioAssembler {
@@ -155,8 +158,10 @@ export class VirtioAssembler {
   private readonly current = new Map<number, Pending>();
   /** Last merged batch per thread: the next blk_co_* is its submission. */
   private readonly lastBatch = new Map<number, Pending[]>();
-  /** Block backend nodes (bs of blk_co_*, qcow2_*): other bs pointers are file (protocol) nodes. */
-  private readonly formatNodes = new Set<string>();
+  /** qcow2 file (protocol) nodes, learnt from the data write that follows qcow2_writev_data. */
+  private readonly fileNodes = new Set<string>();
+  /** Last qcow2 event per thread (context of the next file-node write). */
+  private readonly lastQcow2 = new Map<number, { name: string; offset?: number }>();
   private readonly counts: Record<string, number> = {};
   private unknown = 0;
   private batches = 0;
@@ -280,7 +285,9 @@ export class VirtioAssembler {
     }
     // Requests still open: submit the ones not yet submitted so that they are counted (never completed).
     for (const p of this.open.values()) if (!p.submitted) this.submit(p);
-    const data: Record<string, unknown> = { events: this.events, unknownEvents: this.unknown, merges: this.batches, byEvent: { ...this.counts } };
+    const data: Record<string, unknown> = {
+      qemu: { events: this.events, unknownEvents: this.unknown, merges: this.batches, byEvent: { ...this.counts } },
+    };
     this.ctx.emit({
       kind: 'diag',
       code: 'stats',
@@ -560,7 +567,6 @@ export class VirtioAssembler {
     const a = ev.args;
     const bs = ptrArg(a.bs);
     if (name === 'blk_co_preadv' || name === 'blk_co_pwritev') {
-      if (bs) this.formatNodes.add(bs);
       const offset = numArg(a.offset);
       const bytes = numArg(a.bytes);
       const flags = numArg(a.flags) ?? 0;
@@ -578,39 +584,51 @@ export class VirtioAssembler {
       }
       return;
     }
-    if (name.startsWith('qcow2_') && bs) this.formatNodes.add(bs);
     const cur = this.current.get(tid);
-    if (cur && this.open.get(cur.elem) === cur) cur.hostIo++;
-    if (name === 'bdrv_co_pwrite_zeroes' && cur && !cur.handled) cur.zeroWrite = true;
-    // Writes that land in the first clusters of an image file (header-overwrite).
+    const curOpen = cur && this.open.get(cur.elem) === cur ? cur : undefined;
+    if (curOpen) curOpen.hostIo++;
+    if (name === 'bdrv_co_pwrite_zeroes' && curOpen && !curOpen.handled) curOpen.zeroWrite = true;
+    // Writes that land in the first cluster of a qcow2 image file (header-overwrite, seed-001).
     let hostOffset: number | undefined;
-    let via = name;
-    if (name === 'qcow2_writev_data') hostOffset = numArg(a.offset);
-    else if (name === 'qcow2_handle_alloc') {
-      const h = a.host_offset;
-      if (!(typeof h === 'bigint' ? h === INV_OFFSET : h === '0xffffffffffffffff')) hostOffset = numArg(h);
-    } else if (name === 'qcow2_add_task') {
-      if (a.action === 'write') hostOffset = numArg(a.host_offset ?? a.file_cluster_offset);
-    } else if ((name === 'bdrv_co_pwritev_part' || name === 'bdrv_co_pwritev') && bs && !this.formatNodes.has(bs)) {
-      hostOffset = numArg(a.offset);
-      via = name;
+    let kind: 'data' | 'metadata' | 'other' = 'data';
+    const lastQ = this.lastQcow2.get(tid);
+    if (name.startsWith('qcow2_')) {
+      this.lastQcow2.set(tid, { name, offset: name === 'qcow2_writev_data' ? numArg(a.offset) : undefined });
+      if (name === 'qcow2_writev_data') hostOffset = numArg(a.offset);
+      else if (name === 'qcow2_handle_alloc') {
+        const h = a.host_offset;
+        if (!(typeof h === 'bigint' ? h === INV_OFFSET : h === 0xffffffffffffffff)) hostOffset = numArg(h);
+      } else if (name === 'qcow2_add_task') {
+        if (a.action === 'write') hostOffset = numArg(a.host_offset);
+      }
+    } else if (name === 'bdrv_co_pwritev_part' && bs) {
+      const off = numArg(a.offset);
+      // The node qcow2 writes guest data to (same offset as qcow2_writev_data) is a qcow2 file node.
+      if (lastQ?.name === 'qcow2_writev_data' && lastQ.offset === off) this.fileNodes.add(bs);
+      else if (this.fileNodes.has(bs)) {
+        hostOffset = off;
+        kind = lastQ && METADATA_WRITERS.has(lastQ.name) ? 'metadata' : 'other';
+      }
+      this.lastQcow2.delete(tid);
     }
     if (hostOffset !== undefined && hostOffset < QCOW2_LOW_WRITE_LIMIT) {
-      const data: Record<string, unknown> = { via, hostOffset, bytes: numArg(a.bytes), bs };
-      if (cur && this.open.get(cur.elem) === cur) {
-        data.requestKey = cur.req.key;
-        data.requestOp = cur.req.op;
-        data.requestId = cur.req.id;
+      const data: Record<string, unknown> = { via: name, kind, hostOffset, bytes: numArg(a.bytes), bs };
+      if (lastQ && kind !== 'data') data.after = lastQ.name;
+      if (curOpen) {
+        data.requestKey = curOpen.req.key;
+        data.requestOp = curOpen.req.op;
+        data.requestId = curOpen.req.id;
       }
-      this.ctx.emit({
+      const d: ParsedEvent = {
         kind: 'diag',
         code: 'qcow2-low-write',
-        device: cur?.req.device,
-        message: `${name} writes at image file offset ${hostOffset}`,
+        message: `${name} writes at image file offset ${hostOffset} (${kind})`,
         data,
-        time: ev.time,
         evidence: [ev.evidence],
-      });
+      };
+      if (curOpen?.req.device) d.device = curOpen.req.device;
+      if (ev.time !== undefined) d.time = ev.time;
+      this.ctx.emit(d);
     }
   }
 

@@ -1,0 +1,258 @@
+// QEMU "log" trace backend text: `TID@SEC.USEC:event args` (QEMU 4.0-5.2 always, >= 6.0 with
+// `-msg timestamp=on`; PID instead of TID before 4.0) or bare `event args` (QEMU >= 6.0 default, very old
+// "stderr" backend). Lines come from QEMU's stderr or `-D logfile`, mixed with other messages.
+// Code that prints them: scripts/tracetool/backend/log.py (qemu/qemu), see ../shared/specs/virtio/SPEC.md §2.
+// Event argument layouts: the trace-events declarations below (QEMU 7.2 /usr/share/qemu/trace-events-all,
+// hw/block/trace-events, hw/virtio/trace-events, block/trace-events), plus the pre-vdev virtio_blk_* forms
+// of QEMU <= 2.x and the zoned events of QEMU 8.0.
+import type { LineRecord, PatternMatch, TextFormatDef, TextParser, ParserContext } from './types.js';
+import { evidenceOf } from './match.js';
+import { compileDecl, fieldValue, matchTemplate, type FieldKind, type Template } from './qemu/decl.js';
+import { VirtioAssembler, type QemuEvent } from './qemu/events.js';
+
+/** Declarations whose arguments blkscope reads or whose layout it checks. Others are accepted as unknown events. */
+const DECLS = [
+  // hw/block/trace-events (vdev first, QEMU >= 2.11)
+  'virtio_blk_req_complete(void *vdev, void *req, int status) "vdev %p req %p status %d"',
+  'virtio_blk_rw_complete(void *vdev, void *req, int ret) "vdev %p req %p ret %d"',
+  'virtio_blk_handle_write(void *vdev, void *req, uint64_t sector, size_t nsectors) "vdev %p req %p sector %"PRIu64" nsectors %zu"',
+  'virtio_blk_handle_read(void *vdev, void *req, uint64_t sector, size_t nsectors) "vdev %p req %p sector %"PRIu64" nsectors %zu"',
+  'virtio_blk_submit_multireq(void *vdev, void *mrb, int start, int num_reqs, uint64_t offset, size_t size, bool is_write) "vdev %p mrb %p start %d num_reqs %d offset %"PRIu64" size %zu is_write %d"',
+  // pre-vdev forms (QEMU <= 2.x)
+  'virtio_blk_req_complete(void *req, int status) "req %p status %d"',
+  'virtio_blk_rw_complete(void *req, int ret) "req %p ret %d"',
+  'virtio_blk_handle_write(void *req, uint64_t sector, size_t nsectors) "req %p sector %"PRIu64" nsectors %zu"',
+  'virtio_blk_handle_read(void *req, uint64_t sector, size_t nsectors) "req %p sector %"PRIu64" nsectors %zu"',
+  'virtio_blk_submit_multireq(void *mrb, int start, int num_reqs, uint64_t offset, size_t size, bool is_write) "mrb %p start %d num_reqs %d offset %"PRIu64" size %zu is_write %d"',
+  // zoned (QEMU >= 8.0): sectors print in hex
+  'virtio_blk_zone_report_complete(void *vdev, void *req, unsigned int nr_zones, int ret) "vdev %p req %p nr_zones %d ret %d"',
+  'virtio_blk_zone_report_complete(void *vdev, void *req, unsigned int nr_zones, int ret) "vdev %p req %p nr_zones %u ret %d"',
+  'virtio_blk_zone_mgmt_complete(void *vdev, void *req, int ret) "vdev %p req %p ret %d"',
+  'virtio_blk_zone_append_complete(void *vdev, void *req, int64_t sector, int ret) "vdev %p req %p, append sector 0x%" PRIx64 " ret %d"',
+  'virtio_blk_handle_zone_report(void *vdev, void *req, int64_t sector, unsigned int nr_zones) "vdev %p req %p sector 0x%" PRIx64 " nr_zones %d"',
+  'virtio_blk_handle_zone_report(void *vdev, void *req, int64_t sector, unsigned int nr_zones) "vdev %p req %p sector 0x%" PRIx64 " nr_zones %u"',
+  'virtio_blk_handle_zone_mgmt(void *vdev, void *req, uint8_t op, int64_t sector, int64_t len) "vdev %p req %p op 0x%x sector 0x%" PRIx64 " len 0x%" PRIx64 ""',
+  'virtio_blk_handle_zone_reset_all(void *vdev, void *req, int64_t sector, int64_t len) "vdev %p req %p sector 0x%" PRIx64 " cap 0x%" PRIx64 ""',
+  'virtio_blk_handle_zone_append(void *vdev, void *req, int64_t sector) "vdev %p req %p, append sector 0x%" PRIx64 ""',
+  // hw/block/dataplane/trace-events
+  'virtio_blk_data_plane_start(void *s) "dataplane %p"',
+  'virtio_blk_data_plane_stop(void *s) "dataplane %p"',
+  // hw/virtio/trace-events
+  'virtqueue_alloc_element(void *elem, size_t sz, unsigned in_num, unsigned out_num) "elem %p size %zd in_num %u out_num %u"',
+  'virtqueue_fill(void *vq, const void *elem, unsigned int len, unsigned int idx) "vq %p elem %p len %u idx %u"',
+  'virtqueue_flush(void *vq, unsigned int count) "vq %p count %u"',
+  'virtqueue_pop(void *vq, void *elem, unsigned int in_num, unsigned int out_num) "vq %p elem %p in_num %u out_num %u"',
+  'virtio_queue_notify(void *vdev, int n, void *vq) "vdev %p n %d vq %p"',
+  'virtio_notify_irqfd(void *vdev, void *vq) "vdev %p vq %p"',
+  'virtio_notify(void *vdev, void *vq) "vdev %p vq %p"',
+  'virtio_set_status(void *vdev, uint8_t val) "vdev %p val %u"',
+  // block/trace-events
+  'blk_co_preadv(void *blk, void *bs, int64_t offset, int64_t bytes, int flags) "blk %p bs %p offset %"PRId64" bytes %" PRId64 " flags 0x%x"',
+  'blk_co_pwritev(void *blk, void *bs, int64_t offset, int64_t bytes, int flags) "blk %p bs %p offset %"PRId64" bytes %" PRId64 " flags 0x%x"',
+  'bdrv_co_preadv_part(void *bs, int64_t offset, int64_t bytes, unsigned int flags) "bs %p offset %" PRId64 " bytes %" PRId64 " flags 0x%x"',
+  'bdrv_co_pwritev_part(void *bs, int64_t offset, int64_t bytes, unsigned int flags) "bs %p offset %" PRId64 " bytes %" PRId64 " flags 0x%x"',
+  'bdrv_co_pwrite_zeroes(void *bs, int64_t offset, int64_t bytes, int flags) "bs %p offset %" PRId64 " bytes %" PRId64 " flags 0x%x"',
+  // block/qcow2 (trace-events of block/)
+  'qcow2_add_task(void *co, void *bs, void *pool, const char *action, int cluster_type, uint64_t host_offset, uint64_t offset, uint64_t bytes, void *qiov, size_t qiov_offset) "co %p bs %p pool %p: %s: cluster_type %d file_cluster_offset %" PRIu64 " offset %" PRIu64 " bytes %" PRIu64 " qiov %p qiov_offset %zu"',
+  'qcow2_writev_start_req(void *co, int64_t offset, int64_t bytes) "co %p offset 0x%" PRIx64 " bytes %" PRId64',
+  'qcow2_writev_done_req(void *co, int ret) "co %p ret %d"',
+  'qcow2_writev_data(void *co, uint64_t offset) "co %p offset 0x%" PRIx64',
+  'qcow2_handle_alloc(void *co, uint64_t guest_offset, uint64_t host_offset, uint64_t bytes) "co %p guest_offset 0x%" PRIx64 " host_offset 0x%" PRIx64 " bytes 0x%" PRIx64',
+  'qcow2_l2_allocate_done(void *bs, int l1_index, int ret) "bs %p l1_index %d ret %d"',
+  'qcow2_cache_flush(void *co, int c) "co %p is_l2_cache %d"',
+  'qcow2_cache_entry_flush(void *co, int c, int i) "co %p is_l2_cache %d index %d"',
+];
+
+interface EventSpec {
+  templates: Template[];
+  kinds: Record<string, FieldKind>;
+}
+
+const SPECS = new Map<string, EventSpec>();
+for (const d of DECLS) {
+  const t = compileDecl(d);
+  if (!t) throw new Error(`qemu-log: bad declaration ${d}`);
+  let s = SPECS.get(t.name);
+  if (!s) SPECS.set(t.name, (s = { templates: [], kinds: {} }));
+  s.templates.push(t);
+  for (const p of t.parts) if ('field' in p) s.kinds[p.field] = p.kind;
+}
+
+/** Names of QEMU trace-event prefixes used to accept unknown bare lines (without TID@SEC.USEC:). */
+const BARE_FAMILIES = /^(?:virtio|virtqueue|vhost|blk|bdrv|qcow2|qed|luring|laio|file|thread_pool|dma|iothread|aio|qemu|vring|nvme|scsi|ide|ahci|raw|vmdk|vpc|vdi|nbd|job|block|mirror|backup|stream|commit)_[a-z0-9_]*$/;
+
+const LINE_RE = /^(?:(?<tid>\d+)@(?<sec>\d+)\.(?<usec>\d{6}):)?(?<event>[a-z][a-z0-9_]*)(?: (?<body>.*))?$/;
+
+/** Fast matcher: prefix by hand, the event name, then the event's own layout. */
+export function matchQemuLog(text: string): PatternMatch | 'malformed' | null {
+  const n = text.length;
+  let pos = 0;
+  let tid: string | undefined;
+  let sec: string | undefined;
+  let usec: string | undefined;
+  const c0 = text.charCodeAt(0);
+  if (c0 >= 48 && c0 <= 57) {
+    // TID@SEC.USEC:
+    let i = 1;
+    while (i < n && isDigit(text.charCodeAt(i))) i++;
+    if (text.charCodeAt(i) !== 64 /* @ */) return null;
+    const at = i;
+    i++;
+    const s0 = i;
+    while (i < n && isDigit(text.charCodeAt(i))) i++;
+    if (i === s0 || text.charCodeAt(i) !== 46 /* . */) return null;
+    const dot = i;
+    i++;
+    const u0 = i;
+    while (i < n && isDigit(text.charCodeAt(i))) i++;
+    if (i - u0 !== 6 || text.charCodeAt(i) !== 58 /* : */) return null;
+    tid = text.slice(0, at);
+    sec = text.slice(s0, dot);
+    usec = text.slice(u0, i);
+    pos = i + 1;
+  }
+  // event name
+  const e0 = pos;
+  while (pos < n) {
+    const c = text.charCodeAt(pos);
+    if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95) pos++;
+    else break;
+  }
+  if (pos === e0 || (pos < n && text.charCodeAt(pos) !== 32)) return tid !== undefined ? 'malformed' : null;
+  const event = text.slice(e0, pos);
+  const bodyStart = pos < n ? pos + 1 : n;
+  const spec = SPECS.get(event);
+  if (!spec) {
+    if (tid === undefined && !BARE_FAMILIES.test(event)) return null;
+    const groups: Record<string, string | undefined> = { tid, sec, usec, event, body: text.slice(bodyStart) };
+    return { pattern: 'event', groups };
+  }
+  for (const t of spec.templates) {
+    const groups: Record<string, string | undefined> = { tid, sec, usec, event };
+    if (matchTemplate(t, text, bodyStart, groups)) return { pattern: 'event', groups };
+  }
+  return 'malformed';
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+const SKIP_GROUPS = new Set(['tid', 'sec', 'usec', 'event', 'body']);
+
+class QemuLogParser implements TextParser {
+  private readonly asm: VirtioAssembler;
+  constructor(ctx: ParserContext) {
+    this.asm = new VirtioAssembler(ctx, { format: 'qemu-log' });
+  }
+
+  line(rec: LineRecord, m: PatternMatch): void {
+    const g = m.groups;
+    const name = g.event!;
+    const spec = SPECS.get(name);
+    const args: Record<string, number | bigint | string> = {};
+    if (spec) {
+      for (const k in g) {
+        if (SKIP_GROUPS.has(k)) continue;
+        const v = g[k];
+        if (v === undefined) continue;
+        args[k] = fieldValue(spec.kinds[k] ?? 's', v);
+      }
+    }
+    const ev: QemuEvent = { name, args, evidence: evidenceOf(rec) };
+    if (g.tid !== undefined) {
+      ev.tid = Number(g.tid);
+      ev.time = Number(g.sec) + Number(g.usec) / 1e6;
+    }
+    this.asm.event(ev);
+  }
+
+  end(): void {
+    this.asm.end();
+  }
+}
+
+const KNOWN_CORE = new Set(['virtqueue_pop', 'virtqueue_fill', 'virtio_blk_handle_read', 'virtio_blk_handle_write', 'virtio_blk_req_complete', 'virtio_blk_rw_complete', 'virtio_queue_notify', 'virtio_set_status', 'virtio_blk_data_plane_start', 'virtio_blk_data_plane_stop', 'blk_co_preadv', 'blk_co_pwritev']);
+
+export const qemuLog: TextFormatDef = {
+  id: 'qemu-log',
+  kind: 'text',
+  title: 'QEMU log trace backend (virtio-blk)',
+  description:
+    'QEMU trace events written by the "log" backend (-trace / -D file), with or without `-msg timestamp=on` ' +
+    '(TID@SEC.USEC: prefix; PID before QEMU 4.0). Rebuilds virtio-blk requests from virtqueue_pop/fill and ' +
+    'virtio_blk_* events; host block-layer events (blk_co_*, bdrv_co_*, qcow2_*, luring_*) are attached or counted.',
+  url: 'https://github.com/qemu/qemu/blob/master/scripts/tracetool/backend/log.py',
+  family: 'virtio',
+  fields: [
+    { name: 'tid', type: 'int', description: 'host thread id (pid before QEMU 4.0); only with timestamps' },
+    { name: 'sec', type: 'int', description: 'gettimeofday seconds' },
+    { name: 'usec', type: 'int', description: 'microseconds (6 digits)' },
+    { name: 'event', type: 'string', description: 'trace event name' },
+    { name: 'vdev', type: 'hex', description: 'VirtIODevice pointer (the disk)' },
+    { name: 'vq', type: 'hex', description: 'VirtQueue pointer' },
+    { name: 'elem', type: 'hex', description: 'VirtQueueElement pointer (= virtio_blk req pointer)' },
+    { name: 'req', type: 'hex', description: 'VirtIOBlockReq pointer' },
+    { name: 'in_num', type: 'int', description: 'device-writable descriptors of the popped element' },
+    { name: 'out_num', type: 'int', description: 'device-readable descriptors of the popped element' },
+    { name: 'sector', type: 'u64', description: 'first 512-byte sector (decimal; hex for zone events)' },
+    { name: 'nsectors', type: 'int', description: 'length in 512-byte sectors' },
+    { name: 'len', type: 'int', description: 'virtqueue_fill: bytes written into device-writable buffers (reads: data + 1)' },
+    { name: 'status', type: 'int', description: 'virtio-blk status: 0 OK, 1 IOERR, 2 UNSUPP' },
+    { name: 'ret', type: 'int', description: 'block-layer return: 0 or -errno' },
+    { name: 'offset', type: 'u64', description: 'byte offset (blk_co_*, bdrv_co_*: decimal; qcow2_*: hex)' },
+    { name: 'bytes', type: 'int', description: 'byte count' },
+  ],
+  patterns: { event: LINE_RE },
+  samples: [
+    {
+      line: '4887@1795471925.894709:virtio_blk_handle_read vdev 0x563dcaab0600 req 0x563dc9f89800 sector 260010 nsectors 1',
+      pattern: 'event',
+      fields: { tid: '4887', sec: '1795471925', usec: '894709', event: 'virtio_blk_handle_read' },
+      comment: 'QEMU 7.2 with -msg timestamp=on (realtraces run1)',
+    },
+    {
+      line: '4887@1795471911.777373:virtqueue_pop vq 0x7f7410ad8010 elem 0x563dc9f89800 in_num 2 out_num 1',
+      pattern: 'event',
+      fields: { tid: '4887', event: 'virtqueue_pop' },
+    },
+    {
+      line: '4887@1795471911.777497:virtqueue_fill vq 0x7f7410ad8010 elem 0x563dc9f89800 len 513 idx 0',
+      pattern: 'event',
+      fields: { event: 'virtqueue_fill' },
+    },
+    {
+      line: 'virtio_blk_req_complete vdev 0x557b38a8d310 req 0x557b38b5aac0 status 0',
+      pattern: 'event',
+      fields: { event: 'virtio_blk_req_complete' },
+      comment: 'QEMU >= 6 without -msg timestamp=on (stderr)',
+    },
+    {
+      line: '4887@1795471926.260339:virtio_blk_submit_multireq vdev 0x563dcab9e380 mrb 0x7ffe6301e3f0 start 0 num_reqs 2 offset 5120 size 33792 is_write 0',
+      pattern: 'event',
+      fields: { event: 'virtio_blk_submit_multireq' },
+      comment: 'two adjacent reads merged by QEMU (offset and size in bytes)',
+    },
+    {
+      line: '4585@1795471889.703436:qcow2_handle_alloc co 0x55c26c6cdbe0 guest_offset 0x0 host_offset 0xffffffffffffffff bytes 0x1000',
+      pattern: 'event',
+      fields: { event: 'qcow2_handle_alloc' },
+    },
+  ],
+  detect(lines: string[]): number {
+    let considered = 0;
+    let hits = 0;
+    for (const l of lines) {
+      if (!l) continue;
+      considered++;
+      const m = matchQemuLog(l);
+      if (m && m !== 'malformed' && (m.groups.tid !== undefined || KNOWN_CORE.has(m.groups.event!) || SPECS.has(m.groups.event!))) hits++;
+    }
+    if (hits === 0 || considered === 0) return 0;
+    return Math.min(1, 0.4 + (0.6 * hits) / considered);
+  },
+  match: matchQemuLog,
+  createParser(ctx: ParserContext): TextParser {
+    return new QemuLogParser(ctx);
+  },
+};

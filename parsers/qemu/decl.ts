@@ -1,0 +1,189 @@
+// Compiles QEMU trace-events declarations into matchers for the log backend's text.
+// Declaration syntax (docs/devel/tracing.rst): `name(type arg, ...) "printf format"`, where the format is
+// C string literals concatenated with inttypes.h macros ("offset %"PRIu64" size %zu").
+// The log backend prints `NAME ` followed by that format (scripts/tracetool/backend/log.py).
+
+export type FieldKind = 'p' | 'd' | 'u' | 'x' | 's' | 'c';
+
+export type Part = { lit: string } | { field: string; kind: FieldKind };
+
+export interface Template {
+  name: string;
+  args: string[];
+  parts: Part[];
+}
+
+const PRI: Record<string, string> = {
+  PRId64: 'lld',
+  PRIi64: 'lld',
+  PRIu64: 'llu',
+  PRIx64: 'llx',
+  PRIX64: 'llx',
+  PRId32: 'd',
+  PRIu32: 'u',
+  PRIx32: 'x',
+  PRId16: 'd',
+  PRIu16: 'u',
+  PRIx16: 'x',
+  PRId8: 'd',
+  PRIu8: 'u',
+  PRIx8: 'x',
+  PRIu: 'u',
+  PRIxPTR: 'lx',
+};
+
+/** Parse one declaration line. Returns undefined for comments or lines it does not understand. */
+export function compileDecl(line: string): Template | undefined {
+  const m = /^\s*(?:disable\s+|vcpu\s+|tcg\s+)*([a-zA-Z0-9_]+)\((.*?)\)\s*(".*)$/.exec(line);
+  if (!m) return undefined;
+  const name = m[1]!;
+  const args: string[] = [];
+  const argText = m[2]!.trim();
+  if (argText && argText !== 'void') {
+    for (const a of argText.split(',')) {
+      const am = /([A-Za-z_][A-Za-z0-9_]*)\s*$/.exec(a.trim());
+      if (!am) return undefined;
+      args.push(am[1]!);
+    }
+  }
+  // Join the literals, expanding PRI macros between them.
+  let fmt = '';
+  const rest = m[3]!;
+  let i = 0;
+  while (i < rest.length) {
+    const c = rest[i]!;
+    if (c === '"') {
+      i++;
+      while (i < rest.length && rest[i] !== '"') {
+        if (rest[i] === '\\' && i + 1 < rest.length) {
+          const e = rest[i + 1]!;
+          fmt += e === 'n' ? '\n' : e === 't' ? '\t' : e;
+          i += 2;
+        } else fmt += rest[i++];
+      }
+      i++;
+    } else if (/[A-Za-z_]/.test(c)) {
+      let j = i;
+      while (j < rest.length && /[A-Za-z0-9_]/.test(rest[j]!)) j++;
+      const mac = rest.slice(i, j);
+      const conv = PRI[mac];
+      if (conv === undefined) return undefined;
+      fmt += conv;
+      i = j;
+    } else i++;
+  }
+  const parts: Part[] = [];
+  let lit = '';
+  let argIdx = 0;
+  for (let k = 0; k < fmt.length; k++) {
+    const ch = fmt[k]!;
+    if (ch !== '%') {
+      lit += ch;
+      continue;
+    }
+    if (fmt[k + 1] === '%') {
+      lit += '%';
+      k++;
+      continue;
+    }
+    const cm = /^%[-+ #0]*\d*(?:\.\d+)?(?:hh|h|ll|l|z|j|t|L)?([diuxXpscoeEfg])/.exec(fmt.slice(k));
+    if (!cm) return undefined;
+    const conv = cm[1]!;
+    const kind: FieldKind =
+      conv === 'p' ? 'p' : conv === 'd' || conv === 'i' ? 'd' : conv === 'u' ? 'u' : conv === 'x' || conv === 'X' ? 'x' : conv === 'c' ? 'c' : 's';
+    if (lit) parts.push({ lit });
+    lit = '';
+    const arg = args[argIdx++] ?? `arg${argIdx}`;
+    parts.push({ field: arg, kind });
+    k += cm[0].length - 1;
+  }
+  if (lit) parts.push({ lit });
+  return { name, args, parts };
+}
+
+function isHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+}
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/**
+ * Match `s` from `pos` to its end against a template, storing field texts in `out`.
+ * Returns false on any mismatch (out may then hold partial values).
+ */
+export function matchTemplate(t: Template, s: string, pos: number, out: Record<string, string | undefined>): boolean {
+  const parts = t.parts;
+  const n = s.length;
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
+    if ('lit' in part) {
+      if (!s.startsWith(part.lit, pos)) return false;
+      pos += part.lit.length;
+      continue;
+    }
+    const start = pos;
+    switch (part.kind) {
+      case 'p':
+        if (s.startsWith('(nil)', pos)) pos += 5;
+        else {
+          if (s.charCodeAt(pos) !== 48 || s.charCodeAt(pos + 1) !== 120) return false;
+          pos += 2;
+          const h = pos;
+          while (pos < n && isHex(s.charCodeAt(pos))) pos++;
+          if (pos === h) return false;
+        }
+        break;
+      case 'd':
+      case 'u': {
+        if (part.kind === 'd' && s.charCodeAt(pos) === 45) pos++;
+        const d = pos;
+        while (pos < n && isDigit(s.charCodeAt(pos))) pos++;
+        if (pos === d) return false;
+        break;
+      }
+      case 'x': {
+        const h = pos;
+        while (pos < n && isHex(s.charCodeAt(pos))) pos++;
+        if (pos === h) return false;
+        break;
+      }
+      case 'c':
+        if (pos >= n) return false;
+        pos++;
+        break;
+      case 's': {
+        const next = parts[i + 1];
+        if (!next) pos = n;
+        else if ('lit' in next) {
+          const at = s.indexOf(next.lit, pos);
+          if (at < 0) return false;
+          pos = at;
+        } else return false;
+        break;
+      }
+    }
+    out[part.field] = s.slice(start, pos);
+  }
+  return pos === n;
+}
+
+/** Convert a matched field text to a value: pointers and strings stay text, numbers become numbers (bigint past 2^53). */
+export function fieldValue(kind: FieldKind, text: string): number | bigint | string {
+  switch (kind) {
+    case 'p':
+    case 's':
+    case 'c':
+      return text;
+    case 'x': {
+      if (text.length <= 13) return parseInt(text, 16);
+      const b = BigInt('0x' + text);
+      return b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
+    }
+    default: {
+      if (text.length <= 15) return Number(text);
+      const b = BigInt(text);
+      return b <= BigInt(Number.MAX_SAFE_INTEGER) && b >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(b) : b;
+    }
+  }
+}
