@@ -6,7 +6,6 @@ import { linuxBlkback } from './linux-xen-blkback.js';
 import { linuxBlkfront } from './linux-xen-blkfront.js';
 import { qemuLog } from './qemu-log.js';
 import { qemuVirtqueue } from './qemu-virtqueue.js';
-import { qemuLog } from './qemu-log.js';
 
 export const FORMATS: FormatDef[] = [
   xbdbackXen2,
@@ -15,7 +14,6 @@ export const FORMATS: FormatDef[] = [
   linuxBlkfront,
   qemuLog,
   qemuVirtqueue,
-  qemuLog,
 ];
 
 export function findFormat(id: string): FormatDef | undefined {
