@@ -5,6 +5,7 @@ import { VERSION } from '../version.js';
 import { registerAnalyze } from './commands/analyze.js';
 import { registerExplain } from './commands/explain.js';
 import { registerFormats } from './commands/formats.js';
+import { registerReport } from './commands/report.js';
 
 export interface CliIO {
   stdout: (s: string) => void;
@@ -31,5 +32,6 @@ export function buildProgram(io: CliIO, state: CliState): Command {
   registerAnalyze(program, io, state);
   registerExplain(program, io, state);
   registerFormats(program, io, state);
+  registerReport(program, io, state);
   return program;
 }
