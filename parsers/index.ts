@@ -6,6 +6,7 @@ import { linuxBlkback } from './linux-xen-blkback.js';
 import { linuxBlkfront } from './linux-xen-blkfront.js';
 import { qemuLog } from './qemu-log.js';
 import { qemuVirtqueue } from './qemu-virtqueue.js';
+import { ftraceBlock } from './ftrace-block.js';
 
 export const FORMATS: FormatDef[] = [
   xbdbackXen2,
@@ -14,6 +15,7 @@ export const FORMATS: FormatDef[] = [
   linuxBlkfront,
   qemuLog,
   qemuVirtqueue,
+  ftraceBlock,
 ];
 
 export function findFormat(id: string): FormatDef | undefined {
