@@ -1,0 +1,967 @@
+// Linux block-layer lifecycle events (blktrace binary, blkparse text, ftrace/trace-cmd/perf text) and the
+// assembler that rebuilds requests from them.
+//
+// Sources (facts, not code): ../shared/specs/virtio/SPEC.md §4 (blk_io_trace, blkparse text) and §5 (ftrace);
+// blkparse accounting and btt's latency pairing as read in the blktrace tree (blkparse.c dump_trace_fs /
+// account_*; btt trace_queue.c, trace_im.c, trace_issue.c, trace_complete.c, inlines.h, dip_rb.c).
+//
+// One BlkEvent per Q/G/I/D/C/M/F/R/X/A/P/U/S/T/B/m record. The assembler:
+//  - keeps queued bios (Q) until a request takes them (G/I: the request's first bio; M/F: merged bios);
+//  - emits one Request per request issued to the driver (D; for ftrace one per block_rq_issue), with its
+//    merged bios in req.info.bios, and completes it on C (status 'ok'/'error');
+//  - handles requeues (R: the request goes back to pending; the next D re-issues the same request),
+//    splits (X), remaps (A), plugs (P/U/T), the flush quirk (sector 2^64-1 = a pure flush);
+//  - counts exactly what blkparse's per-device summary counts and the btt latencies (Q2C D2C Q2G G2I I2D M2D),
+//    and emits them from end() as a diag event {code:'blk-stats', data: BlkStatsData}.
+import type { Evidence, Op, Request } from '../../src/model/types.js';
+import type { ParserContext } from '../types.js';
+
+export type BlkAction = 'Q' | 'G' | 'I' | 'D' | 'C' | 'M' | 'F' | 'R' | 'X' | 'A' | 'P' | 'U' | 'S' | 'T' | 'B' | 'm';
+
+export interface BlkEvent {
+  /** Seconds (float). blktrace/blkparse: relative to the first event; ftrace: the trace clock. */
+  time: number;
+  /** 'MAJ,MIN' */
+  dev: string;
+  cpu?: number;
+  pid?: number;
+  comm?: string;
+  action: BlkAction;
+  /** blkparse / kernel rwbs string (e.g. 'WS', 'FWS', 'FN', 'RA', 'DS', 'FF'). */
+  rwbs: string;
+  /** First sector (512 B). The flush quirk value 18446744073709551615 may be passed as is. */
+  sector: number;
+  sectors: number;
+  /** Completion error: 0 ok; blktrace positive errno; ftrace negative errno. */
+  error?: number;
+  /** X: split point; A: the sector it was remapped from. */
+  newSector?: number;
+  /** A: device it was remapped from ('MAJ,MIN'). */
+  fromDev?: string;
+  /** U/T: requests unplugged. */
+  depth?: number;
+  /** Transfer bytes when known exactly (blktrace `bytes`); default sectors*512. */
+  bytes?: number;
+  /** The record's WRITE category bit (blktrace); derived from rwbs when absent. */
+  write?: boolean;
+  /** Passthrough (BLK_TC_PC) record, e.g. virtio GET_ID: counted apart, never a data request. */
+  pc?: boolean;
+  /** Per-device sequence number (blktrace), used as the request id users see. */
+  seq?: number;
+  /** m: message text. */
+  message?: string;
+  evidence: Evidence;
+}
+
+/** Sector value the kernel logs for a pure flush in ftrace/blktrace ((u64)-1). */
+export const FLUSH_SECTOR = 18446744073709551615;
+export function isFlushSector(s: number): boolean {
+  return s >= 1.8446744073709550e19;
+}
+
+export interface RwbsInfo {
+  op: Op;
+  /** WRITE category (blkparse counts the event as a write). */
+  write: boolean;
+  preflush: boolean;
+  fua: boolean;
+  sync: boolean;
+  meta: boolean;
+  ahead: boolean;
+}
+
+const rwbsCache = new Map<string, RwbsInfo>();
+
+/**
+ * Decode an rwbs string. blkparse (fill_rwbs): [F=flush category] then D (discard) | W | R | N, then F (FUA) A S M.
+ * Kernel ftrace (blk_fill_rwbs): [F=preflush] then W | D | DE (secure erase) | F (flush op) | R | N, then F A S M.
+ */
+export function parseRwbs(rwbs: string): RwbsInfo {
+  const hit = rwbsCache.get(rwbs);
+  if (hit) return hit;
+  let i = 0;
+  let preflush = false;
+  const s = rwbs;
+  if (s[0] === 'F' && s.length > 1 && 'FWRDN'.includes(s[1]!)) {
+    preflush = true;
+    i = 1;
+  }
+  let op: Op = 'unknown';
+  let write = false;
+  const c = s[i];
+  if (c === 'W') {
+    op = 'write';
+    write = true;
+    i++;
+  } else if (c === 'R') {
+    op = 'read';
+    i++;
+  } else if (c === 'D') {
+    i++;
+    if (s[i] === 'E') {
+      op = 'secure-erase';
+      i++;
+    } else op = 'discard';
+    // Discard is a write op (op_is_write) in every kernel that has REQ_OP_DISCARD: the WRITE bit is set.
+    write = true;
+  } else if (c === 'F') {
+    op = 'flush';
+    i++;
+  } else if (c === 'N') {
+    op = preflush ? 'flush' : 'unknown';
+    i++;
+  }
+  let fua = false;
+  let sync = false;
+  let meta = false;
+  let ahead = false;
+  for (; i < s.length; i++) {
+    const f = s[i];
+    if (f === 'F') fua = true;
+    else if (f === 'S') sync = true;
+    else if (f === 'M') meta = true;
+    else if (f === 'A') ahead = true;
+  }
+  const info: RwbsInfo = { op, write, preflush, fua, sync, meta, ahead };
+  if (rwbsCache.size < 4096) rwbsCache.set(rwbs, info);
+  return info;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Statistics
+
+export interface RW {
+  read: number;
+  write: number;
+}
+export interface BlkDeviceStats {
+  queued: RW;
+  dispatched: RW;
+  completed: RW;
+  merged: RW;
+  requeued: RW;
+  /** KiB as blkparse sums them (bytes >> 10 per event). */
+  queuedKiB: RW;
+  dispatchedKiB: RW;
+  completedKiB: RW;
+  mergedKiB: RW;
+  /** Largest number of requests issued and not completed, per direction (blkparse "Read depth"). */
+  depth: RW;
+  pc: { queued: RW; dispatched: RW; requeued: RW; completed: RW };
+  unplugs: { io: number; timer: number };
+  events: number;
+}
+
+export interface LatencyStat {
+  n: number;
+  /** Seconds. */
+  min: number;
+  avg: number;
+  max: number;
+  p50?: number;
+  p90?: number;
+  p99?: number;
+}
+
+export const LATENCY_METRICS = ['Q2C', 'D2C', 'Q2G', 'G2I', 'I2D', 'M2D'] as const;
+export type LatencyMetric = (typeof LATENCY_METRICS)[number];
+
+export interface BlkStatsData {
+  devices: Record<string, BlkDeviceStats>;
+  latency: Record<string, Partial<Record<LatencyMetric, LatencyStat>>>;
+  /** Assembler-level counters: requests built, orphans, requeues, splits... */
+  assembler: Record<string, number>;
+}
+
+function rw(): RW {
+  return { read: 0, write: 0 };
+}
+
+function newDeviceStats(): BlkDeviceStats {
+  return {
+    queued: rw(),
+    dispatched: rw(),
+    completed: rw(),
+    merged: rw(),
+    requeued: rw(),
+    queuedKiB: rw(),
+    dispatchedKiB: rw(),
+    completedKiB: rw(),
+    mergedKiB: rw(),
+    depth: rw(),
+    pc: { queued: rw(), dispatched: rw(), requeued: rw(), completed: rw() },
+    unplugs: { io: 0, timer: 0 },
+    events: 0,
+  };
+}
+
+/** Running min/avg/max over integer nanoseconds, with a log histogram for percentiles. */
+class Acc {
+  n = 0;
+  min = 0;
+  max = 0;
+  total = 0;
+  /** 16 buckets per power of two. */
+  readonly hist = new Map<number, number>();
+  add(ns: number): void {
+    if (this.n++ === 0) {
+      this.min = this.max = this.total = ns;
+    } else {
+      // btt's avg_update: min, else max (a value never updates both).
+      if (ns < this.min) this.min = ns;
+      else if (ns > this.max) this.max = ns;
+      this.total += ns;
+    }
+    const b = ns <= 1 ? 0 : Math.floor(Math.log2(ns) * 16);
+    this.hist.set(b, (this.hist.get(b) ?? 0) + 1);
+  }
+  percentile(p: number): number {
+    const want = Math.ceil((p / 100) * this.n);
+    const keys = [...this.hist.keys()].sort((a, b) => a - b);
+    let seen = 0;
+    for (const k of keys) {
+      seen += this.hist.get(k)!;
+      if (seen >= want) {
+        // Bucket midpoint (geometric), clamped to the observed range.
+        const v = Math.pow(2, (k + 0.5) / 16);
+        return Math.min(this.max, Math.max(this.min, v));
+      }
+    }
+    return this.max;
+  }
+  toJSON(): LatencyStat {
+    return {
+      n: this.n,
+      min: this.min / 1e9,
+      avg: this.n ? this.total / this.n / 1e9 : 0,
+      max: this.max / 1e9,
+      p50: this.percentile(50) / 1e9,
+      p90: this.percentile(90) / 1e9,
+      p99: this.percentile(99) / 1e9,
+    };
+  }
+}
+
+/** btt's per-Q record ("struct io" of type Q with its g/i/m/d times). Times in ns; -1 = not seen. */
+interface BttQ {
+  start: number;
+  end: number;
+  t: number;
+  g: number;
+  i: number;
+  m: number;
+  d: number;
+}
+
+/**
+ * btt's pairing for one device: Q's kept by start sector (duplicates dropped), G/I/M find the Q holding
+ * their sector, D/C take the Q's wholly inside their range. Events with 0 bytes are ignored, as in btt.
+ */
+class BttDevice {
+  /** Q's sorted by start. */
+  private readonly qs: BttQ[] = [];
+  private readonly byStart = new Map<number, BttQ>();
+  readonly acc: Record<LatencyMetric, Acc> = {
+    Q2C: new Acc(),
+    D2C: new Acc(),
+    Q2G: new Acc(),
+    G2I: new Acc(),
+    I2D: new Acc(),
+    M2D: new Acc(),
+  };
+
+  private lowerBound(s: number): number {
+    const a = this.qs;
+    let lo = 0;
+    let hi = a.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (a[mid]!.start < s) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** The Q whose [start, end) holds sector s. */
+  private find(s: number): BttQ | undefined {
+    const exact = this.byStart.get(s);
+    if (exact) return s < exact.end ? exact : undefined;
+    const a = this.qs;
+    if (a.length === 0) return undefined;
+    const idx = this.lowerBound(s) - 1;
+    if (idx < 0) return undefined;
+    const q = a[idx]!;
+    return s >= q.start && s < q.end ? q : undefined;
+  }
+
+  /** Q's wholly inside [s, e). */
+  private contained(s: number, e: number): BttQ[] {
+    const a = this.qs;
+    const out: BttQ[] = [];
+    if (a.length === 1) {
+      const q = a[0]!;
+      if (q.start >= s && q.end <= e) out.push(q);
+      return out;
+    }
+    for (let k = this.lowerBound(s); k < a.length; k++) {
+      const q = a[k]!;
+      if (q.start >= e) break;
+      if (q.end <= e) out.push(q);
+    }
+    return out;
+  }
+
+  queue(start: number, nsec: number, t: number): void {
+    if (this.byStart.has(start)) return; // rb_insert refuses a second Q with the same start
+    const q: BttQ = { start, end: start + nsec, t, g: -1, i: -1, m: -1, d: -1 };
+    this.byStart.set(start, q);
+    const a = this.qs;
+    if (a.length === 0 || a[a.length - 1]!.start < start) a.push(q);
+    else a.splice(this.lowerBound(start), 0, q);
+  }
+
+  getrq(s: number, t: number): void {
+    const q = this.find(s);
+    if (!q) return;
+    q.g = t;
+    this.acc.Q2G.add(tdelta(q.t, t));
+  }
+
+  insert(s: number, t: number): void {
+    const q = this.find(s);
+    if (!q) return;
+    q.i = t;
+    if (q.g !== -1) this.acc.G2I.add(tdelta(q.g, t));
+  }
+
+  merge(s: number, t: number): void {
+    const q = this.find(s);
+    if (!q) return;
+    q.m = t;
+  }
+
+  issue(s: number, nsec: number, t: number): void {
+    for (const q of this.contained(s, s + nsec)) {
+      if (q.i !== -1) this.acc.I2D.add(tdelta(q.i, t));
+      else if (q.m !== -1) this.acc.M2D.add(tdelta(q.m, t));
+      q.d = t;
+    }
+  }
+
+  complete(s: number, nsec: number, t: number): void {
+    const list = this.contained(s, s + nsec);
+    for (const q of list) {
+      this.acc.Q2C.add(tdelta(q.t, t));
+      if (q.d !== -1) this.acc.D2C.add(tdelta(q.d, t));
+      this.remove(q);
+    }
+  }
+
+  private remove(q: BttQ): void {
+    this.byStart.delete(q.start);
+    const a = this.qs;
+    if (a[0] === q) a.shift();
+    else {
+      const k = this.lowerBound(q.start);
+      if (a[k] === q) a.splice(k, 1);
+    }
+  }
+
+  pending(): number {
+    return this.qs.length;
+  }
+}
+
+function tdelta(from: number, to: number): number {
+  return from < to ? to - from : 1;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Lifecycle
+
+interface Bio {
+  sector: number;
+  sectors: number;
+  time: number;
+  rwbs: string;
+  pid?: number;
+  comm?: string;
+  merge?: 'back' | 'front';
+  mergeTime?: number;
+  splitFrom?: number;
+  remapFrom?: { dev?: string; sector: number };
+  evidence: Evidence;
+}
+
+interface PendingReq {
+  sector: number;
+  sectors: number;
+  rwbs: string;
+  bios: Bio[];
+  /** Earliest Q of its bios. */
+  queueTime?: number;
+  getTime?: number;
+  insertTime?: number;
+  evidence: Evidence[];
+  /** Set once issued: the Request in the model (a requeued request keeps it). */
+  req?: Request;
+  requeues: number;
+}
+
+interface DevState {
+  /** Queued bios not yet in a request, by start sector (FIFO for duplicates). */
+  queued: Map<number, Bio[]>;
+  nQueued: number;
+  /** Requests built (G/I) or requeued, not issued. */
+  pending: PendingReq[];
+  /** Issued requests by start sector, FIFO. */
+  issued: Map<number, PendingReq[]>;
+  nIssued: number;
+  stats: BlkDeviceStats;
+  curDepth: RW;
+  btt: BttDevice;
+}
+
+/** Above this many bios waiting on one device, the oldest are dropped (memory stays bounded). */
+const MAX_QUEUED = 65536;
+const MAX_PENDING = 16384;
+const MAX_EVIDENCE = 32;
+
+export interface BlkAssemblerOptions {
+  /** Format id for Request.format. */
+  format: string;
+  /** Count btt/blkparse statistics (default true). */
+  stats?: boolean;
+}
+
+export class BlkAssembler {
+  private readonly devs = new Map<string, DevState>();
+  private readonly counters: Record<string, number> = {
+    requests: 0,
+    completions: 0,
+    orphanCompletions: 0,
+    flushSequenceCompletions: 0,
+    requeues: 0,
+    splits: 0,
+    remaps: 0,
+    plugs: 0,
+    messages: 0,
+    mergesWithoutRequest: 0,
+    issuesWithoutQueue: 0,
+    dropped: 0,
+  };
+  private gen = 0;
+  private readonly format: string;
+  private ended = false;
+
+  constructor(
+    private readonly ctx: ParserContext,
+    opts: BlkAssemblerOptions | string = 'blktrace',
+  ) {
+    this.format = typeof opts === 'string' ? opts : opts.format;
+  }
+
+  private dev(name: string): DevState {
+    let d = this.devs.get(name);
+    if (!d) {
+      d = {
+        queued: new Map(),
+        nQueued: 0,
+        pending: [],
+        issued: new Map(),
+        nIssued: 0,
+        stats: newDeviceStats(),
+        curDepth: rw(),
+        btt: new BttDevice(),
+      };
+      this.devs.set(name, d);
+    }
+    return d;
+  }
+
+  event(ev: BlkEvent): void {
+    const d = this.dev(ev.dev);
+    let sector = ev.sector;
+    let flushQuirk = false;
+    if (isFlushSector(sector)) {
+      sector = 0;
+      flushQuirk = true;
+    }
+    this.account(d, ev, sector);
+    switch (ev.action) {
+      case 'Q':
+        if (!ev.pc) this.onQueue(d, ev, sector);
+        break;
+      case 'G':
+        if (!ev.pc) this.onGetRq(d, ev, sector);
+        break;
+      case 'I':
+        if (!ev.pc) this.onInsert(d, ev, sector);
+        break;
+      case 'M':
+      case 'F':
+        this.onMerge(d, ev, sector, ev.action === 'F');
+        break;
+      case 'D':
+        this.onIssue(d, ev, sector, flushQuirk);
+        break;
+      case 'C':
+        this.onComplete(d, ev, sector, flushQuirk);
+        break;
+      case 'R':
+        this.onRequeue(d, ev, sector);
+        break;
+      case 'X':
+        this.onSplit(d, ev, sector);
+        break;
+      case 'A':
+        this.counters.remaps!++;
+        this.onRemap(d, ev, sector);
+        break;
+      case 'P':
+        this.counters.plugs!++;
+        break;
+      case 'm':
+        this.counters.messages!++;
+        break;
+      default:
+        break;
+    }
+  }
+
+  // blkparse's per-device accounting (dump_trace_fs / dump_trace_pc) and btt's pairing.
+  private account(d: DevState, ev: BlkEvent, sector: number): void {
+    const st = d.stats;
+    st.events++;
+    const w = ev.write ?? parseRwbs(ev.rwbs).write;
+    const k: keyof RW = w ? 'write' : 'read';
+    const bytes = ev.bytes ?? ev.sectors * 512;
+    const kb = Math.floor(bytes / 1024);
+    const cur = d.curDepth;
+    if (ev.pc) {
+      switch (ev.action) {
+        case 'Q':
+          st.pc.queued[k]++;
+          break;
+        case 'R':
+          if (cur[k]) cur[k]--;
+          st.pc.requeued[k]++;
+          break;
+        case 'D':
+          st.pc.dispatched[k]++;
+          if (++cur[k] > st.depth[k]) st.depth[k] = cur[k];
+          break;
+        case 'C':
+          if (cur[k]) cur[k]--;
+          st.pc.completed[k]++;
+          break;
+      }
+      return; // btt ignores PC records
+    }
+    const t = Math.round(ev.time * 1e9);
+    const nsec = Math.floor(bytes / 512);
+    switch (ev.action) {
+      case 'Q':
+        st.queued[k]++;
+        st.queuedKiB[k] += kb;
+        if (bytes) d.btt.queue(sector, nsec, t);
+        break;
+      case 'M':
+      case 'F':
+        st.merged[k]++;
+        st.mergedKiB[k] += kb;
+        if (bytes) d.btt.merge(sector, t);
+        break;
+      case 'G':
+        if (bytes) d.btt.getrq(sector, t);
+        break;
+      case 'I':
+        if (bytes) d.btt.insert(sector, t);
+        break;
+      case 'R':
+        if (cur[k]) cur[k]--;
+        st.requeued[k]++;
+        st.dispatchedKiB[k] -= kb;
+        break;
+      case 'D':
+        st.dispatched[k]++;
+        st.dispatchedKiB[k] += kb;
+        if (++cur[k] > st.depth[k]) st.depth[k] = cur[k];
+        if (bytes) d.btt.issue(sector, nsec, t);
+        break;
+      case 'C':
+        if (cur[k]) cur[k]--;
+        st.completed[k]++;
+        st.completedKiB[k] += kb;
+        if (bytes) d.btt.complete(sector, nsec, t);
+        break;
+      case 'U':
+        st.unplugs.io++;
+        break;
+      case 'T':
+        st.unplugs.timer++;
+        break;
+    }
+  }
+
+  private newBio(ev: BlkEvent, sector: number): Bio {
+    const b: Bio = { sector, sectors: ev.sectors, time: ev.time, rwbs: ev.rwbs, evidence: ev.evidence };
+    if (ev.pid !== undefined) b.pid = ev.pid;
+    if (ev.comm !== undefined) b.comm = ev.comm;
+    return b;
+  }
+
+  private onQueue(d: DevState, ev: BlkEvent, sector: number): void {
+    const bio = this.newBio(ev, sector);
+    const list = d.queued.get(sector);
+    if (list) {
+      // A split remainder or a re-queued bio at the same sector replaces a split-off placeholder.
+      const k = list.findIndex((b) => b.splitFrom !== undefined);
+      if (k >= 0) {
+        bio.splitFrom = list[k]!.splitFrom;
+        list.splice(k, 1);
+        d.nQueued--;
+      }
+      list.push(bio);
+    } else d.queued.set(sector, [bio]);
+    d.nQueued++;
+    if (d.nQueued > MAX_QUEUED) this.dropOldestQueued(d);
+  }
+
+  private dropOldestQueued(d: DevState): void {
+    let oldestKey: number | undefined;
+    let oldest = Infinity;
+    for (const [k, l] of d.queued) {
+      if (l[0] && l[0].time < oldest) {
+        oldest = l[0].time;
+        oldestKey = k;
+      }
+      break; // Map iteration order is insertion order: the first key is (close to) the oldest.
+    }
+    if (oldestKey === undefined) return;
+    const l = d.queued.get(oldestKey)!;
+    l.shift();
+    if (l.length === 0) d.queued.delete(oldestKey);
+    d.nQueued--;
+    this.counters.dropped!++;
+  }
+
+  private takeQueued(d: DevState, sector: number): Bio | undefined {
+    const list = d.queued.get(sector);
+    if (!list) return undefined;
+    const b = list.shift()!;
+    if (list.length === 0) d.queued.delete(sector);
+    d.nQueued--;
+    return b;
+  }
+
+  private newPending(ev: BlkEvent, sector: number, bio: Bio | undefined): PendingReq {
+    const p: PendingReq = {
+      sector,
+      sectors: ev.sectors,
+      rwbs: ev.rwbs,
+      bios: bio ? [bio] : [],
+      evidence: bio ? [bio.evidence] : [],
+      requeues: 0,
+    };
+    if (bio) p.queueTime = bio.time;
+    return p;
+  }
+
+  private addPending(d: DevState, p: PendingReq): void {
+    d.pending.push(p);
+    if (d.pending.length > MAX_PENDING) {
+      d.pending.shift();
+      this.counters.dropped!++;
+    }
+  }
+
+  private findPending(d: DevState, sector: number): number {
+    const a = d.pending;
+    for (let k = 0; k < a.length; k++) if (a[k]!.sector === sector) return k;
+    return -1;
+  }
+
+  private onGetRq(d: DevState, ev: BlkEvent, sector: number): void {
+    const bio = this.takeQueued(d, sector);
+    const p = this.newPending(ev, sector, bio);
+    p.getTime = ev.time;
+    p.evidence.push(ev.evidence);
+    this.addPending(d, p);
+  }
+
+  private onInsert(d: DevState, ev: BlkEvent, sector: number): void {
+    const k = this.findPending(d, sector);
+    let p: PendingReq;
+    if (k >= 0) p = d.pending[k]!;
+    else {
+      p = this.newPending(ev, sector, this.takeQueued(d, sector));
+      this.addPending(d, p);
+    }
+    p.insertTime = ev.time;
+    p.sectors = Math.max(p.sectors, ev.sectors);
+    p.rwbs = ev.rwbs;
+    if (p.evidence.length < MAX_EVIDENCE) p.evidence.push(ev.evidence);
+  }
+
+  private onMerge(d: DevState, ev: BlkEvent, sector: number, front: boolean): void {
+    const bio = this.takeQueued(d, sector) ?? this.newBio(ev, sector);
+    bio.merge = front ? 'front' : 'back';
+    bio.mergeTime = ev.time;
+    const a = d.pending;
+    let target: PendingReq | undefined;
+    for (let k = a.length - 1; k >= 0; k--) {
+      const p = a[k]!;
+      if (front ? p.sector === sector + ev.sectors : p.sector + p.sectors === sector) {
+        target = p;
+        break;
+      }
+    }
+    if (!target) {
+      this.counters.mergesWithoutRequest!++;
+      return;
+    }
+    if (front) target.sector = sector;
+    target.sectors += ev.sectors;
+    target.bios.push(bio);
+    if (bio.time < (target.queueTime ?? Infinity)) target.queueTime = bio.time;
+    if (target.evidence.length < MAX_EVIDENCE) target.evidence.push(bio.evidence, ev.evidence);
+  }
+
+  private onIssue(d: DevState, ev: BlkEvent, sector: number, flushQuirk: boolean): void {
+    const k = this.findPending(d, sector);
+    let p: PendingReq;
+    if (k >= 0) {
+      p = d.pending[k]!;
+      d.pending.splice(k, 1);
+    } else {
+      const bio = ev.pc ? undefined : this.takeQueued(d, sector);
+      if (!bio && !ev.pc) this.counters.issuesWithoutQueue!++;
+      p = this.newPending(ev, sector, bio);
+    }
+    if (p.evidence.length < MAX_EVIDENCE) p.evidence.push(ev.evidence);
+    if (p.req) {
+      // Re-issue after a requeue: the same request goes to the driver again.
+      const info = p.req.info!;
+      info.issues = ((info.issues as number) ?? 1) + 1;
+      if (p.req.evidence.length < MAX_EVIDENCE) p.req.evidence.push(ev.evidence);
+    } else {
+      p.req = this.buildRequest(ev, p, sector, flushQuirk);
+      this.counters.requests!++;
+      this.ctx.emit({ kind: 'submit', req: p.req });
+    }
+    const list = d.issued.get(sector);
+    if (list) list.push(p);
+    else d.issued.set(sector, [p]);
+    d.nIssued++;
+  }
+
+  private buildRequest(ev: BlkEvent, p: PendingReq, sector: number, flushQuirk: boolean): Request {
+    const r = parseRwbs(ev.rwbs);
+    let op: Op = r.op;
+    const sectors = ev.sectors;
+    if (ev.pc) op = 'passthrough';
+    else if (flushQuirk || (sectors === 0 && (r.preflush || op === 'flush'))) op = 'flush';
+    else if (op === 'unknown' && sectors === 0 && r.preflush) op = 'flush';
+    const n = ++this.gen;
+    const id = ev.seq !== undefined ? String(ev.seq) : `${ev.dev}#${n}`;
+    const bios = p.bios.map((b) => {
+      const o: Record<string, unknown> = { sector: b.sector, sectors: b.sectors, rwbs: b.rwbs, queueTime: b.time };
+      if (b.comm !== undefined) o.comm = b.comm;
+      if (b.pid !== undefined) o.pid = b.pid;
+      if (b.merge) o.merge = b.merge;
+      if (b.mergeTime !== undefined) o.mergeTime = b.mergeTime;
+      if (b.splitFrom !== undefined) o.splitFrom = b.splitFrom;
+      if (b.remapFrom) o.remapFrom = b.remapFrom;
+      return o;
+    });
+    const info: Record<string, unknown> = { rwbs: ev.rwbs, bios, issues: 1, requeues: 0 };
+    if (r.preflush) info.preflush = true;
+    if (r.fua) info.fua = true;
+    if (r.sync) info.sync = true;
+    if (r.meta) info.meta = true;
+    if (r.ahead) info.readahead = true;
+    if (p.queueTime !== undefined) info.queueTime = p.queueTime;
+    if (p.getTime !== undefined) info.getTime = p.getTime;
+    if (p.insertTime !== undefined) info.insertTime = p.insertTime;
+    if (ev.comm !== undefined) info.issuer = ev.comm;
+    if (ev.cpu !== undefined) info.cpu = ev.cpu;
+    if (ev.pc) info.bytes = ev.bytes ?? 0;
+    const bytes = ev.pc ? (ev.bytes ?? 0) : sectors * 512;
+    const req: Request = {
+      key: `${this.ctx.file}|${ev.dev}|${n}`,
+      id,
+      format: this.format,
+      file: this.ctx.file,
+      seq: 0,
+      device: ev.dev,
+      op,
+      sector: op === 'flush' ? 0 : sector,
+      sectors: op === 'flush' ? 0 : sectors,
+      bytes,
+      segments: [],
+      submitTime: ev.time,
+      state: 'inflight',
+      expectsCompletion: true,
+      evidence: p.evidence.slice(0, MAX_EVIDENCE),
+      info,
+    };
+    return req;
+  }
+
+  private takeIssued(d: DevState, sector: number): PendingReq | undefined {
+    const list = d.issued.get(sector);
+    if (!list) return undefined;
+    const p = list.shift()!;
+    if (list.length === 0) d.issued.delete(sector);
+    d.nIssued--;
+    return p;
+  }
+
+  /** Take the issued request at `sector` that fits a completion of `sectors` (0 = flush or flush-sequence end). */
+  private takeIssuedFor(d: DevState, sector: number, sectors: number): PendingReq | undefined {
+    const list = d.issued.get(sector);
+    if (!list) return undefined;
+    let k = -1;
+    for (let j = 0; j < list.length; j++) {
+      const n = list[j]!.req?.sectors ?? list[j]!.sectors;
+      if (sectors === 0 ? n === 0 : n === sectors) {
+        k = j;
+        break;
+      }
+    }
+    if (k < 0 && sectors > 0) {
+      // Partial or odd-sized completion: the oldest data request there.
+      for (let j = 0; j < list.length; j++) if ((list[j]!.req?.sectors ?? list[j]!.sectors) > 0) {
+        k = j;
+        break;
+      }
+    }
+    if (k < 0) return undefined;
+    const p = list[k]!;
+    list.splice(k, 1);
+    if (list.length === 0) d.issued.delete(sector);
+    d.nIssued--;
+    return p;
+  }
+
+  private onComplete(d: DevState, ev: BlkEvent, sector: number, flushQuirk: boolean): void {
+    if (ev.pc) {
+      // Passthrough completions carry no sector: the oldest issued PC request.
+      const p = this.takeIssued(d, sector);
+      if (p?.req) this.finish(p, ev);
+      else this.orphan(ev);
+      return;
+    }
+    const p = this.takeIssuedFor(d, sector, flushQuirk ? 0 : ev.sectors);
+    if (p?.req) {
+      this.finish(p, ev);
+      return;
+    }
+    if (ev.sectors === 0) {
+      // End of a flush sequence ("C WS 32768 [0]" after the data and the post-flush completed), or of a
+      // pure REQ_PREFLUSH request (G FWS) that was never issued itself: drop that pending one.
+      const k = this.findPending(d, sector);
+      if (k >= 0 && d.pending[k]!.sectors === 0) d.pending.splice(k, 1);
+      this.counters.flushSequenceCompletions!++;
+      return;
+    }
+    this.orphan(ev);
+  }
+
+  private finish(p: PendingReq, ev: BlkEvent): void {
+    const req = p.req!;
+    const err = ev.error ?? 0;
+    if (req.evidence.length < MAX_EVIDENCE) req.evidence.push(ev.evidence);
+    if (err !== 0) req.info!.error = err;
+    this.counters.completions!++;
+    this.ctx.emit({ kind: 'complete', key: req.key, status: err === 0 ? 'ok' : 'error', time: ev.time, evidence: ev.evidence });
+  }
+
+  private orphan(ev: BlkEvent): void {
+    this.counters.orphanCompletions!++;
+    this.ctx.emit({
+      kind: 'orphan',
+      device: ev.dev,
+      id: `${ev.rwbs} ${ev.sector} + ${ev.sectors}`,
+      status: (ev.error ?? 0) === 0 ? 'ok' : 'error',
+      time: ev.time,
+      evidence: [ev.evidence],
+    });
+  }
+
+  private onRequeue(d: DevState, ev: BlkEvent, sector: number): void {
+    this.counters.requeues!++;
+    const p = this.takeIssued(d, sector);
+    if (!p || !p.req) return;
+    p.requeues++;
+    const info = p.req.info!;
+    info.requeues = p.requeues;
+    if (p.req.evidence.length < MAX_EVIDENCE) p.req.evidence.push(ev.evidence);
+    this.addPending(d, p);
+    this.ctx.emit({
+      kind: 'diag',
+      code: 'blk-requeue',
+      device: ev.dev,
+      message: `request ${p.req.id} (${ev.rwbs} ${sector} + ${ev.sectors}) requeued (${p.requeues})`,
+      data: { key: p.req.key, requeues: p.requeues, sector, sectors: ev.sectors },
+      time: ev.time,
+      evidence: [ev.evidence],
+    });
+  }
+
+  private onSplit(d: DevState, ev: BlkEvent, sector: number): void {
+    this.counters.splits!++;
+    const at = ev.newSector;
+    if (at === undefined) return;
+    const list = d.queued.get(sector);
+    const bio = list?.[list.length - 1];
+    if (!bio || at <= bio.sector || at >= bio.sector + bio.sectors) return;
+    const rest: Bio = { ...bio, sector: at, sectors: bio.sector + bio.sectors - at, splitFrom: bio.sector };
+    bio.sectors = at - bio.sector;
+    const l2 = d.queued.get(at);
+    if (l2) l2.push(rest);
+    else d.queued.set(at, [rest]);
+    d.nQueued++;
+  }
+
+  private onRemap(d: DevState, ev: BlkEvent, sector: number): void {
+    const list = d.queued.get(sector);
+    const bio = list?.[list.length - 1];
+    if (bio && ev.newSector !== undefined) bio.remapFrom = { dev: ev.fromDev, sector: ev.newSector };
+  }
+
+  /** Input ended: emit the statistics. Requests still in flight stay in the model (never-completed). */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    const data = this.stats();
+    this.ctx.emit({
+      kind: 'diag',
+      code: 'blk-stats',
+      message: `block-layer statistics for ${Object.keys(data.devices).length} device(s)`,
+      data: data as unknown as Record<string, unknown>,
+      evidence: [],
+    });
+  }
+
+  stats(): BlkStatsData {
+    const devices: Record<string, BlkDeviceStats> = {};
+    const latency: BlkStatsData['latency'] = {};
+    let queuedLeft = 0;
+    let pendingLeft = 0;
+    for (const [name, d] of this.devs) {
+      devices[name] = d.stats;
+      const l: Partial<Record<LatencyMetric, LatencyStat>> = {};
+      for (const m of LATENCY_METRICS) {
+        const a = d.btt.acc[m];
+        if (a.n > 0) l[m] = a.toJSON();
+      }
+      latency[name] = l;
+      queuedLeft += d.nQueued;
+      pendingLeft += d.pending.length;
+    }
+    return { devices, latency, assembler: { ...this.counters, queuedLeft, pendingLeft } };
+  }
+}
+
