@@ -87,7 +87,8 @@ export const xbdbackXenbus: TextFormatDef = {
   detect(lines) {
     let strong = 0;
     for (const l of lines) if ((l.startsWith('xbdback op ') && patterns.op!.test(l)) || l.includes('first,last_sect[') || l.includes('appending grant')) strong++;
-    if (strong === 0) return 0;
+    // Without the distinctive lines, the always-on messages alone still count, with less confidence.
+    if (strong === 0) return detectByPatterns(xbdbackXenbus, lines) * 0.5;
     return detectByPatterns(xbdbackXenbus, lines);
   },
   createParser(ctx) {

@@ -100,7 +100,8 @@ export const xbdbackXen2: TextFormatDef = {
     // Distinctive: the masked ring line or frame_and_sects lines.
     let strong = 0;
     for (const l of lines) if (l.startsWith('xbdback op ') ? patterns.op!.test(l) : l.includes('frame_and_sects[')) strong++;
-    if (strong === 0) return 0;
+    // Without the distinctive lines, the always-on messages alone still count, with less confidence.
+    if (strong === 0) return detectByPatterns(xbdbackXen2, lines) * 0.5;
     return detectByPatterns(xbdbackXen2, lines);
   },
   createParser(ctx) {
