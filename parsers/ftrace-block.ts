@@ -10,38 +10,7 @@ import type { Evidence } from '../src/model/types.js';
 import type { LineRecord, ParserContext, PatternMatch, TextFormatDef, TextParser } from './types.js';
 import { evidenceOf } from './match.js';
 
-/**
- * One block-layer event as blktrace would record it (shape of parsers/linux-block/events.ts's BlkEvent,
- * plus what only ftrace prints).
- */
-export interface BlkEvent {
-  time: number;
-  /** 'MAJ,MIN' ('' for plug/unplug when no device was seen for the task yet). */
-  dev: string;
-  cpu?: number;
-  pid?: number;
-  comm?: string;
-  action: 'Q' | 'G' | 'S' | 'I' | 'D' | 'C' | 'M' | 'F' | 'R' | 'X' | 'A' | 'P' | 'U';
-  rwbs: string;
-  sector: number;
-  sectors: number;
-  /** Completion error as printed (negative errno since Linux 4.13). */
-  error?: number;
-  /** block_split: sector of the new (second) part. */
-  newSector?: number;
-  /** block_rq_insert/issue: request bytes. */
-  bytes?: number;
-  /** Passthrough command bytes as printed inside the parentheses. */
-  cmd?: string;
-  /** The sector was printed as (u64)-1 (request without a position: flush, driver-private). */
-  noPosition?: boolean;
-  /** Remap: origin device and sector. */
-  fromDev?: string;
-  fromSector?: number;
-  /** block_unplug: requests released. */
-  depth?: number;
-  evidence: Evidence;
-}
+import { BlkAssembler, FLUSH_SECTOR, parseRwbs, type BlkEvent } from './linux-block/events.js';
 
 const ID = 'ftrace-block';
 
@@ -231,14 +200,18 @@ export function decodeBlockEvent(head: FtraceHead, evidence: Evidence): FtraceLi
     sectors = n;
   }
   const ev: BlkEvent = { ...base, dev, action: tp.action, rwbs: g.rwbs!, sector: sec.sector, sectors };
-  if (sec.noPos) ev.noPosition = true;
+  if (sec.noPos) ev.sector = FLUSH_SECTOR;
   if (g.comm !== undefined) ev.comm = g.comm;
   if (g.bytes !== undefined) {
     const b = u32Of(g.bytes);
     if (b === undefined) return 'byte count out of range';
     ev.bytes = b;
   }
-  if (g.cmd) ev.cmd = g.cmd;
+  // Passthrough (driver-private) requests, e.g. virtio GET_ID: op none (rwbs N), no position, no sectors,
+  // but bytes (blk_rq_trace_sector/nr_sectors print 0 for passthrough in block.h since 4.x).
+  if (sectors === 0 && (ev.bytes ?? 0) > 0 && parseRwbs(ev.rwbs).op === 'unknown' && !parseRwbs(ev.rwbs).preflush) ev.pc = true;
+  else if (sectors === 0 && sec.noPos && tp.action === 'C' && ev.rwbs === 'N') ev.pc = true;
+  if (g.cmd) ev.pc = true;
   if (g.err !== undefined) {
     const e = Number(g.err);
     if (!Number.isSafeInteger(e)) return 'error out of range';
@@ -250,10 +223,11 @@ export function decodeBlockEvent(head: FtraceHead, evidence: Evidence): FtraceLi
     ev.newSector = ns.sector;
   }
   if (g.oldSector !== undefined) {
+    // Remap: BlkEvent.newSector carries the sector it was remapped from.
     const os = sectorOf(g.oldSector);
     if (typeof os === 'string') return os;
     ev.fromDev = `${g.omaj},${g.omin}`;
-    ev.fromSector = os.sector;
+    ev.newSector = os.sector;
   }
   return { kind: 'block', head, ev };
 }
@@ -430,7 +404,7 @@ export interface FtraceStats {
 }
 
 class FtraceBlockParser implements TextParser {
-  private readonly asm: { event(ev: BlkEvent): void; end(): void };
+  private readonly asm: BlkAssembler;
   private readonly counts: Record<string, number> = {};
   private markers = 0;
   private lost = 0;
@@ -439,7 +413,7 @@ class FtraceBlockParser implements TextParser {
   private readonly devByPid = new Map<number, string>();
 
   constructor(private readonly ctx: ParserContext) {
-    this.asm = createAssembler(ctx);
+    this.asm = new BlkAssembler(ctx, { format: ID });
   }
 
   line(rec: LineRecord, _m: PatternMatch): void {
@@ -472,7 +446,9 @@ class FtraceBlockParser implements TextParser {
     if (d.kind !== 'block') return;
     const ev = d.ev;
     if (ev.action === 'P' || ev.action === 'U') {
-      ev.dev = this.devByPid.get(d.head.pid) ?? '';
+      const dev = this.devByPid.get(d.head.pid);
+      if (dev === undefined) return; // plug of a task with no block event yet: nothing to attach it to
+      ev.dev = dev;
     } else {
       this.devByPid.set(d.head.pid, ev.dev);
     }
@@ -499,7 +475,3 @@ function withEvidence(d: FtraceDecode, evidence: Evidence): FtraceDecode {
   return d;
 }
 
-/** The lifecycle assembler the parser feeds (parsers/linux-block/events.ts when it lands). */
-function createAssembler(_ctx: ParserContext): { event(ev: BlkEvent): void; end(): void } {
-  return { event() {}, end() {} };
-}

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeLine, ftraceBlock, parseHead, U64_MAX_SECTOR } from '../../parsers/ftrace-block.js';
 import { normalizeLine } from '../../src/input/normalize.js';
+import { isFlushSector } from '../../parsers/linux-block/events.js';
 
 function block(line: string) {
   const d = decodeLine(normalizeLine(line), { file: 't', line: 1 });
@@ -33,16 +34,17 @@ describe('tracefs trace (Linux 6.1, run1)', () => {
   });
   it('flush quirk: sector (u64)-1 is "no position", not a huge sector', () => {
     const ev = block(`          <idle>-0       [000] d.h2.    10.029231: block_rq_complete: 254,0 FF () ${U64_MAX_SECTOR} + 0 [0]`);
-    expect(ev.sector).toBe(0);
-    expect(ev.noPosition).toBe(true);
+    expect(isFlushSector(ev.sector)).toBe(true);
     expect(ev.rwbs).toBe('FF');
+    expect(ev.pc).toBeUndefined();
     const issue = block('    kworker/0:1H-37      [000] .....    10.028495: block_rq_issue: 254,0 FF 0 () 0 + 0 [kworker/0:1H]');
     expect(issue).toMatchObject({ action: 'D', sector: 0, sectors: 0, bytes: 0 });
-    expect(issue.noPosition).toBeUndefined();
+    expect(isFlushSector(issue.sector)).toBe(false);
   });
   it('GET_ID (driver-private, rwbs N, 20 bytes)', () => {
     const ev = block('             cat-153     [000] .....    10.490303: block_rq_issue: 254,0 N 20 () 0 + 0 [cat]');
-    expect(ev).toMatchObject({ action: 'D', rwbs: 'N', bytes: 20, sectors: 0 });
+    expect(ev).toMatchObject({ action: 'D', rwbs: 'N', bytes: 20, sectors: 0, pc: true });
+    expect(block(`<idle>-0 [000] d.h2. 10.490644: block_rq_complete: 254,0 N () ${U64_MAX_SECTOR} + 0 [0]`).pc).toBe(true);
   });
   it('bio events, merges, plug and unplug', () => {
     expect(block('              dd-137     [000] .....    10.026720: block_bio_queue: 254,0 WFS 32768 + 8 [dd]')).toMatchObject({ action: 'Q', rwbs: 'WFS', sector: 32768, sectors: 8, comm: 'dd' });
@@ -55,8 +57,8 @@ describe('tracefs trace (Linux 6.1, run1)', () => {
   });
   it('split, remaps, requeue with an error', () => {
     expect(block(' dd-1 [001] .... 1.5: block_split: 8,0 W 2048 / 2560 [dd]')).toMatchObject({ action: 'X', sector: 2048, newSector: 2560 });
-    expect(block(' dd-1 [001] .... 1.5: block_bio_remap: 8,1 W 4096 + 8 <- (8,0) 2048')).toMatchObject({ action: 'A', dev: '8,1', fromDev: '8,0', fromSector: 2048 });
-    expect(block(' dd-1 [001] .... 1.5: block_rq_remap: 253,0 W 4096 + 8 <- (8,0) 2048 1')).toMatchObject({ action: 'A', fromSector: 2048 });
+    expect(block(' dd-1 [001] .... 1.5: block_bio_remap: 8,1 W 4096 + 8 <- (8,0) 2048')).toMatchObject({ action: 'A', dev: '8,1', fromDev: '8,0', newSector: 2048 });
+    expect(block(' dd-1 [001] .... 1.5: block_rq_remap: 253,0 W 4096 + 8 <- (8,0) 2048 1')).toMatchObject({ action: 'A', newSector: 2048 });
     expect(block(' kworker-9 [001] .... 1.5: block_rq_requeue: 8,0 W () 10 + 8 [0]')).toMatchObject({ action: 'R', sector: 10 });
     expect(block(' <idle>-0 [001] d.h. 1.5: block_rq_complete: 8,0 W () 10 + 8 [-5]').error).toBe(-5);
   });
