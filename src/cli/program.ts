@@ -5,6 +5,7 @@ import { VERSION } from '../version.js';
 import { registerAnalyze } from './commands/analyze.js';
 import { registerExplain } from './commands/explain.js';
 import { registerFormats } from './commands/formats.js';
+import { registerTui } from './commands/tui.js';
 import { registerReport } from './commands/report.js';
 
 export interface CliIO {
@@ -32,6 +33,7 @@ export function buildProgram(io: CliIO, state: CliState): Command {
   registerAnalyze(program, io, state);
   registerExplain(program, io, state);
   registerFormats(program, io, state);
+  registerTui(program, io, state);
   registerReport(program, io, state);
   return program;
 }

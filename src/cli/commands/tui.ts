@@ -1,0 +1,106 @@
+// blkscope tui [files…|-]  (and the default action `blkscope [files…]`): the interactive terminal UI.
+// On a terminal it opens the Ink UI on the alternate screen; when stdout is not a terminal it prints the
+// `analyze` summary instead (or, with --follow, one line per finding as JSON Lines).
+import { openSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import tty from 'node:tty';
+import type { Command } from 'commander';
+import type { CliIO, CliState } from '../program.js';
+import { addInputOptions, sourcesFor, toAnalyzeOptions, UsageError, type InputFlags } from '../options.js';
+import { runAnalyze } from './analyze.js';
+import { followSource, liveStdinSource } from '../../input/follow.js';
+import type { InputSource } from '../../input/sources.js';
+import { runFollowJsonl } from '../follow-jsonl.js';
+
+export interface TuiFlags extends InputFlags {
+  follow?: boolean;
+  keepDetails?: string;
+  failOn?: string;
+}
+
+/** Keyboard for the UI: stdin when it is a terminal, else /dev/tty (input is being piped in). */
+function keyboard(files: string[]): NodeJS.ReadStream | undefined {
+  if (process.stdin.isTTY && !files.includes('-')) return process.stdin;
+  try {
+    return new tty.ReadStream(openSync('/dev/tty', 'r')) as unknown as NodeJS.ReadStream;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function runTuiCommand(files: string[], flags: TuiFlags, io: CliIO, forceTui = false): Promise<number> {
+  const options = toAnalyzeOptions(flags);
+  if (files.length === 0) throw new UsageError('no input given (a file, several files, or - for standard input)');
+  const stdoutTTY = !!process.stdout.isTTY && io.isTTY !== false;
+  const kb = stdoutTTY ? keyboard(files) : undefined;
+  if (!kb) {
+    if (forceTui && stdoutTTY) throw new UsageError('the TUI needs a terminal for keyboard input (no /dev/tty)');
+    if (flags.follow) return runFollowJsonl(files, { analyze: options, json: true }, io);
+    return runAnalyze(files, { ...flags, follow: false }, io);
+  }
+  let sources: InputSource[];
+  if (flags.follow) {
+    sources = files.map((f) => (f === '-' ? liveStdinSource(io.stdin) : followSource(f)));
+  } else sources = sourcesFor(files, io.stdin);
+  const sizes = new Map<string, number>();
+  for (const f of files) {
+    if (f === '-') continue;
+    try {
+      sizes.set(f, (await stat(f)).size);
+    } catch {
+      /* the pipeline reports it */
+    }
+  }
+  const keepDetails = flags.keepDetails !== undefined ? Number(flags.keepDetails) : undefined;
+  if (keepDetails !== undefined && !(Number.isInteger(keepDetails) && keepDetails >= 0)) {
+    throw new UsageError(`--keep-details must be a whole number, not '${flags.keepDetails}'`);
+  }
+  // Loaded lazily: the non-TTY paths never pay for React and Ink.
+  const { runTui } = await import('../../../tui/app.js');
+  return runTui(sources, {
+    analyze: options,
+    follow: !!flags.follow,
+    live: !!flags.follow,
+    stdin: kb,
+    sizes,
+    keepDetails,
+  });
+}
+
+function addTuiOptions(cmd: Command): Command {
+  cmd
+    .option('-f, --follow', 'follow growing files like tail -F (appends, truncation, rotation); new findings appear live')
+    .option('--keep-details <n>', 'keep segments and evidence of at most this many unflagged requests (default 200000)');
+  return addInputOptions(cmd);
+}
+
+export function registerTui(program: Command, io: CliIO, state: CliState): void {
+  const cmd = program
+    .command('tui')
+    .description('interactive terminal UI: request list, segment maps, findings; --follow for a live tail')
+    .argument('<files...>', "input files; '-' reads standard input");
+  addTuiOptions(cmd);
+  cmd.action(async (files: string[], flags: TuiFlags) => {
+    state.exitCode = await runTuiCommand(files, flags, io, true);
+  });
+  registerDefaultTui(program, io, state);
+}
+
+/**
+ * `blkscope [files…]` with no command: the TUI on a terminal, the analyze summary otherwise.
+ * Program options become positional (they must come before a command name) so `--follow` given after
+ * `analyze` still belongs to analyze.
+ */
+function registerDefaultTui(program: Command, io: CliIO, state: CliState): void {
+  program.enablePositionalOptions();
+  program.argument('[files...]', "input files for the TUI (or the summary when not on a terminal); '-' reads standard input");
+  addTuiOptions(program);
+  program.action(async (files: string[], flags: TuiFlags) => {
+    if (files.length === 0) {
+      io.stderr(program.helpInformation());
+      state.exitCode = 2;
+      return;
+    }
+    state.exitCode = await runTuiCommand(files, flags, io);
+  });
+}
