@@ -11,6 +11,7 @@ import { orphanResponse } from './orphan-response.js';
 import { neverCompleted } from './never-completed.js';
 import { accessDenied } from './access-denied.js';
 import { misaligned } from './misaligned.js';
+import { repeatedPage } from './repeated-page.js';
 
 export const RULES: Rule[] = [
   repeatedFrame,
@@ -24,6 +25,7 @@ export const RULES: Rule[] = [
   neverCompleted,
   accessDenied,
   misaligned,
+  repeatedPage,
 ];
 
 export function findRule(id: string): Rule | undefined {
