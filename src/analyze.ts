@@ -170,6 +170,11 @@ async function analyzeSource(src: InputSource, model: Model, run: AnalyzeRun): P
   try {
     for await (const chunk of src.chunks()) {
       if (run.signal?.aborted) break;
+      // A live source sends an empty chunk when it goes idle: release the line held for wrapped-line rejoining.
+      if (chunk.length === 0) {
+        textRouter?.idle();
+        continue;
+      }
       info.bytes! += chunk.length;
       run.sink?.progress?.(src.name, info.bytes!);
       if (!decided) {
@@ -243,6 +248,13 @@ export class TextRouter {
       this.onLine(this.carry);
       this.carry = '';
     }
+  }
+
+  /** Live input is idle: process the line held back for rejoining (a follow-mode request must not wait for the next line). */
+  idle(): void {
+    const p = this.pending;
+    this.pending = undefined;
+    if (p) this.process(p);
   }
 
   end(): void {
