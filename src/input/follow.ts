@@ -35,7 +35,11 @@ export function liveStdinSource(stream: NodeJS.ReadableStream = process.stdin): 
     name: '<stdin>',
     live: true,
     async *chunks() {
-      for await (const chunk of stream) yield typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+      for await (const chunk of stream) {
+        yield typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+        // Tell the pipeline the data so far is complete (no line waits for the next chunk).
+        yield Buffer.alloc(0);
+      }
     },
   };
 }
@@ -86,13 +90,21 @@ async function* followChunks(path: string, opts: FollowOptions): AsyncGenerator<
       wake = done;
     });
 
-  /** Read from the open file until EOF, yielding chunks. */
+  /** Read from the open file until EOF, yielding chunks; an empty chunk tells the pipeline it went idle. */
+  let sinceIdle = false;
   async function* drain(): AsyncGenerator<Buffer> {
     if (!fh) return;
     for (;;) {
       if (signal?.aborted) return;
       const { bytesRead } = await fh.read(buf, 0, chunkSize, pos);
-      if (bytesRead <= 0) return;
+      if (bytesRead <= 0) {
+        if (sinceIdle) {
+          sinceIdle = false;
+          yield Buffer.alloc(0);
+        }
+        return;
+      }
+      sinceIdle = true;
       pos += bytesRead;
       lastByte = buf[bytesRead - 1]!;
       yield Buffer.from(buf.subarray(0, bytesRead));
