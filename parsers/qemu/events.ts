@@ -134,7 +134,7 @@ interface HostIo {
 /** Host writes below this file offset are reported (the first cluster at qcow2's default 64 KiB cluster size). */
 const QCOW2_LOW_WRITE_LIMIT = 65536;
 /** qcow2 events after which a file-node write carries metadata tables (block/qcow2-cache.c, qcow2-cluster.c). */
-const METADATA_WRITERS = new Set(['qcow2_cache_entry_flush', 'qcow2_cache_flush', 'qcow2_l2_allocate_write_l2', 'qcow2_l2_allocate_write_l1']);
+const METADATA_WRITERS = new Set(['qcow2_cache_entry_flush', 'qcow2_l2_allocate_write_l2', 'qcow2_l2_allocate_write_l1']);
 const INV_OFFSET = 0xffffffffffffffffn;
 
 export class VirtioAssembler {
@@ -152,6 +152,8 @@ export class VirtioAssembler {
   private readonly devStatus = new Map<string, number>();
   /** Last completed element per pointer (for double completions). */
   private readonly done = new Map<string, { key: string; device?: string }>();
+  /** Elements completed without a fill (a late fill is not a second completion). */
+  private readonly unfilled = new Map<string, boolean>();
   /** Completed by req_complete, waiting for the fill that follows on the same thread. */
   private readonly awaitingFill = new Map<number, Pending>();
   /** The request a thread is working on (host I/O attribution). */
@@ -310,6 +312,7 @@ export class VirtioAssembler {
       // model (never completed); the new generation takes the pointer.
       if (!prev.submitted) this.submit(prev);
     }
+    this.unfilled.delete(elem);
     const gen = (this.gens.get(elem) ?? 0) + 1;
     this.gens.set(elem, gen);
     const q = vq ? this.vqs.get(vq) : undefined;
@@ -427,6 +430,12 @@ export class VirtioAssembler {
     if (!ptr) return;
     const p = this.open.get(ptr);
     if (!p) {
+      // The fill of a request completed just before, separated from its req_complete by another thread's
+      // event in a trace without thread ids: not a second completion.
+      if (this.unfilled.delete(ptr)) {
+        this.count('late-fill');
+        return;
+      }
       this.orphan(ptr, undefined, undefined, ev);
       return;
     }
@@ -486,7 +495,10 @@ export class VirtioAssembler {
       if (fillLen !== undefined) req.info!.fillLen = fillLen;
       if (p.completeEvidence) this.addEvidence(p, p.completeEvidence);
       this.addEvidence(p, fillEv.evidence);
-    } else if (p.completeEvidence) this.addEvidence(p, p.completeEvidence);
+    } else {
+      if (p.completeEvidence) this.addEvidence(p, p.completeEvidence);
+      this.unfilled.set(p.elem, true);
+    }
     if (!p.submitted) this.submit(p, fillLen);
     if (fillLen !== undefined && req.op === 'read') req.loggedBytes = fillLen - 1;
     if (p.hostIo > 0) req.info!.hostIo = p.hostIo;
@@ -580,6 +592,12 @@ export class VirtioAssembler {
       if (p) {
         p.issued = true;
         if (name === 'blk_co_pwritev' && flags & 0x2) p.zeroWrite = true;
+        if (!p.handled && offset !== undefined && bytes !== undefined) {
+          // WRITE_ZEROES has no handle_* event: its range is the block-layer request's (offset = sector * 512).
+          p.req.sector = Math.floor(offset / 512);
+          p.req.sectors = Math.ceil(bytes / 512);
+          p.req.bytes = bytes;
+        }
         this.attach(p, { ev: name, offset, bytes, flags });
       }
       return;
@@ -588,6 +606,21 @@ export class VirtioAssembler {
     const curOpen = cur && this.open.get(cur.elem) === cur ? cur : undefined;
     if (curOpen) curOpen.hostIo++;
     if (name === 'bdrv_co_pwrite_zeroes' && curOpen && !curOpen.handled) curOpen.zeroWrite = true;
+    if (name === 'qcow2_writev_done_req' || name === 'qcow2_l2_allocate_done' || name === 'luring_process_completion') {
+      const ret = intArg(a.ret);
+      if (ret !== undefined && ret < 0) {
+        const d: ParsedEvent = {
+          kind: 'diag',
+          code: 'io-error',
+          message: `${name} returned ${ret}`,
+          data: { event: name, ret },
+          evidence: [ev.evidence],
+        };
+        if (curOpen?.req.device) d.device = curOpen.req.device;
+        if (ev.time !== undefined) d.time = ev.time;
+        this.ctx.emit(d);
+      }
+    }
     // Writes that land in the first cluster of a qcow2 image file (header-overwrite, seed-001).
     let hostOffset: number | undefined;
     let kind: 'data' | 'metadata' | 'other' = 'data';

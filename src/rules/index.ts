@@ -12,6 +12,13 @@ import { neverCompleted } from './never-completed.js';
 import { accessDenied } from './access-denied.js';
 import { misaligned } from './misaligned.js';
 import { repeatedPage } from './repeated-page.js';
+import { doublePop } from './double-pop.js';
+import { doubleComplete } from './double-complete.js';
+import { unflushedWrites } from './unflushed-writes.js';
+import { overlappingWrites } from './overlapping-writes.js';
+import { ioError } from './io-error.js';
+import { noncontiguousMerge } from './noncontiguous-merge.js';
+import { headerOverwrite } from './header-overwrite.js';
 
 export const RULES: Rule[] = [
   repeatedFrame,
@@ -26,6 +33,13 @@ export const RULES: Rule[] = [
   accessDenied,
   misaligned,
   repeatedPage,
+  doublePop,
+  doubleComplete,
+  unflushedWrites,
+  overlappingWrites,
+  ioError,
+  noncontiguousMerge,
+  headerOverwrite,
 ];
 
 export function findRule(id: string): Rule | undefined {

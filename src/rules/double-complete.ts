@@ -1,0 +1,42 @@
+// double-complete: a second completion (virtio_blk_req_complete / virtqueue_fill) for a request that
+// already completed, with no pop of its element in between (SPEC virtio anomaly 9).
+import type { Rule } from './types.js';
+import type { Request } from '../model/types.js';
+import { describeRequest } from './util.js';
+import { isQemuVirtio } from './double-pop.js';
+
+export const doubleComplete: Rule = {
+  meta: {
+    id: 'double-complete',
+    title: 'Request completed twice',
+    group: 'sequence',
+    defaultSeverity: 'error',
+    summary: 'A completion arrived for a virtio request that had already completed, with no new pop of its element in between.',
+    families: ['virtio'],
+  },
+  create(ctx) {
+    // Last completed request per (file, element pointer); a new pop of the pointer replaces it.
+    const done = new Map<string, Request>();
+    return {
+      submit(req) {
+        if (isQemuVirtio(req)) done.delete(`${req.file}\u0000${req.id}`);
+      },
+      request(req) {
+        if (isQemuVirtio(req) && req.state === 'completed') done.set(`${req.file}\u0000${req.id}`, req);
+      },
+      event(ev) {
+        if (ev.kind !== 'orphan') return;
+        const file = ev.evidence[0]?.file;
+        if (file === undefined) return;
+        const prev = done.get(`${file}\u0000${ev.id}`);
+        if (!prev) return;
+        ctx.report({
+          request: prev,
+          message: `${describeRequest(prev)} (element ${ev.id}) completed again${ev.status ? ` with status ${ev.status}` : ''} after it had already completed`,
+          evidence: [...prev.evidence.slice(0, 6), ...ev.evidence],
+          data: { id: ev.id, status: ev.status },
+        });
+      },
+    };
+  },
+};
