@@ -83,6 +83,9 @@ export const xbdbackXenbus: TextFormatDef = {
     { line: 'xbd backend domain 3 handle 0xca00 (51712) using event channel 12, protocol x86_64-abi', pattern: 'backendInfo' },
     { line: 'xbd backend: attach device wd0e (size 4194304) for domain 3', pattern: 'attach' },
     { line: 'xbd domain 3: unknown proto x86_16-abi', pattern: 'unknownProto' },
+    { line: 'xbdback_io: would maybe glue same page sec 8 (3->4)', pattern: 'wouldGlue', comment: 'dead code in 1.24/1.65, kept for completeness' },
+    { line: 'xbdback_map_shm: xen_shm error 12 ', pattern: 'shmError', fields: { err: '12' } },
+    { line: "blkback backend/vbd/3/51712: can't get event channel: -22", pattern: 'blkbackEvtchn' },
   ],
   detect(lines) {
     let strong = 0;

@@ -152,7 +152,7 @@ async function analyzeSource(src: InputSource, model: Model, run: AnalyzeRun): P
     run.sink?.inputStarted?.(info);
     const first = formats[0]!;
     if (first.kind === 'binary') {
-      bin = first.createParser(ctx);
+      bin = first.createParser(familyContext(ctx, first));
       bin.chunk(head, 0);
       offset = head.length;
     } else {
@@ -207,6 +207,17 @@ async function analyzeSource(src: InputSource, model: Model, run: AnalyzeRun): P
   return info;
 }
 
+/** A parser's context that stamps the format's family on the requests it submits. */
+function familyContext(ctx: ParserContext, f: FormatDef): ParserContext {
+  return {
+    ...ctx,
+    emit: (ev) => {
+      if (ev.kind === 'submit' && ev.req.family === undefined) ev.req.family = f.family;
+      ctx.emit(ev);
+    },
+  };
+}
+
 function describeError(e: unknown): string {
   return e instanceof Error ? e.message.split('\n')[0]! : String(e);
 }
@@ -224,13 +235,16 @@ export class TextRouter {
   private lineNo = 0;
   private pending: Classified | undefined;
   private readonly parsers: TextParser[];
+  /** Records each format claimed. */
+  private readonly claimed: number[];
 
   constructor(
     private readonly formats: TextFormatDef[],
     private readonly ctx: ParserContext,
     private readonly info: InputInfo,
   ) {
-    this.parsers = formats.map((f) => f.createParser(ctx));
+    this.parsers = formats.map((f) => f.createParser(familyContext(ctx, f)));
+    this.claimed = formats.map(() => 0);
   }
 
   push(chunk: Buffer): void {
@@ -264,6 +278,12 @@ export class TextRouter {
     if (this.pending) this.process(this.pending);
     this.pending = undefined;
     for (const p of this.parsers) p.end();
+    // Report the formats that claimed records (all candidates when none did).
+    const used = this.formats.filter((_, i) => this.claimed[i]! > 0).map((f) => f.id);
+    if (used.length) {
+      this.info.formats = used;
+      this.info.format = used.join(',');
+    }
   }
 
   private classify(text: string): { fmt?: number; m: PatternMatch | 'malformed' | null } {
@@ -327,6 +347,7 @@ export class TextRouter {
       return;
     }
     this.info.records++;
+    this.claimed[c.fmt!]!++;
     this.parsers[c.fmt!]!.line(c.rec, c.m);
   }
 }

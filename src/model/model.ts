@@ -79,7 +79,7 @@ export class Model {
         this.inflight.set(req.key, req);
         this.stats.requests++;
         this.stats.byOp[req.op] = (this.stats.byOp[req.op] ?? 0) + 1;
-        for (const { v } of this.visitors) v.submit?.(req);
+        for (const { rule, v } of this.visitors) if (applies(rule, req)) v.submit?.(req);
         return;
       }
       case 'complete': {
@@ -152,7 +152,7 @@ export class Model {
 
   private leave(req: Request): void {
     this.stats.byState[req.state] = (this.stats.byState[req.state] ?? 0) + 1;
-    for (const { v } of this.visitors) v.request?.(req);
+    for (const { rule, v } of this.visitors) if (applies(rule, req)) v.request?.(req);
     this.sink.request?.(req);
   }
 
@@ -183,6 +183,11 @@ export class Model {
     this.findings.push(f);
     this.sink.finding?.(f);
   }
+}
+
+/** A check sees the requests of the families it lists (all requests when the family is unknown). */
+function applies(rule: Rule, req: Request): boolean {
+  return req.family === undefined || rule.meta.families.includes(req.family);
 }
 
 function mergeInto(dst: Record<string, unknown>, src: Record<string, unknown>): void {

@@ -66,6 +66,8 @@ export interface Request {
   id: string;
   /** Format id that produced it. */
   format: string;
+  /** Family of that format (set by the pipeline); checks run only on requests of the families they list. */
+  family?: 'xen' | 'virtio' | 'linux-block';
   /** Input file it came from. */
   file: string;
   /** Submission order over the whole run (set by the model). */

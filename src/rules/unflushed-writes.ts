@@ -29,7 +29,8 @@ export const unflushedWrites: Rule = {
     group: 'durability',
     defaultSeverity: 'warning',
     summary: 'Writes completed after the last completed flush of their device: not durable when the trace ends (warning), lost to a reset or kill (error).',
-    families: ['xen', 'virtio', 'linux-block'],
+    // Xen backend debug logs are snippets that rarely show the guest's flushes: not checked there.
+    families: ['virtio', 'linux-block'],
   },
   create(ctx) {
     const pending = new Map<string, Pending>();
