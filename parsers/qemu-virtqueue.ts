@@ -274,7 +274,10 @@ class VirtqueueParser implements TextParser {
 
   line(rec: LineRecord, m: PatternMatch): void {
     const p = m.pattern as PatName;
-    if (this.json && p !== 'jsonCont' && !(p === 'jsonOpen' && rec.text.charCodeAt(0) === 91)) {
+    // While a multi-line reply is open, bare '{' / '[' / '"…' / '}' lines continue it; a compact object ('{"…')
+    // or any monitor line starts something new, so the open reply was cut short.
+    const continues = p === 'jsonCont' || (p === 'jsonOpen' && !rec.text.startsWith('{"'));
+    if (this.json && !continues) {
       // A new top-level object or any monitor line while a JSON reply is open: the open one was cut short.
       this.failJson('JSON reply ends early (truncated)');
     }
