@@ -29,7 +29,7 @@ const COLORS: Record<CellMark, string> = {
   seg: '#9ecae1',
   aliased: '#fdae6b',
   misdirected: '#e6550d',
-  untouched: '#ffffff',
+  untouched: '#fde0d2',
 };
 
 const CSS = `
@@ -116,6 +116,10 @@ function instance(inst: ShownInstance, opts: ReportOptions): string[] {
   const out: string[] = [];
   out.push(`<p><strong>Finding:</strong> ${h(inst.finding.message)}</p>`);
   const req = inst.request;
+  if (req && inst.seeSection !== undefined) {
+    out.push(`<p><strong>Request:</strong> ${h(requestLine(req))}. The same request as in <a href="#r${inst.seeSection}">section ${inst.seeSection}</a> above: its segments, segment map, impact and evidence are shown there.</p>`);
+    return out;
+  }
   if (req) {
     out.push(`<p><strong>Request:</strong> ${h(requestLine(req))}<br><span class="muted">${h(requestFacts(req))}</span></p>`);
     if (req.segments.length) {
@@ -215,11 +219,21 @@ export function timelineSvg(d: ReportData): string {
     y0 = Math.min(y0, p.sector);
     y1 = Math.max(y1, p.sector + Math.max(1, p.sectors));
   });
+  const [ax0, ax1, ay0, ay1] = [x0, x1, y0, y1];
   if (x1 === x0) {
     x0 -= 1;
     x1 += 1;
   }
   if (y1 === y0) y1 = y0 + 1;
+  // Pad the domain so marks at the extremes stay inside the plot.
+  const px = (x1 - x0) * 0.03;
+  const py = (y1 - y0) * 0.04;
+  x0 -= px;
+  x1 += px;
+  y0 -= py;
+  y1 += py;
+  // Few requests: wide marks; many: thin bars.
+  const mw = Math.max(1.5, Math.min(8, (W - L - R) / pts.length / 2));
   const X = (v: number) => L + ((v - x0) / (x1 - x0)) * (W - L - R);
   const Y = (v: number) => T + (1 - (v - y0) / (y1 - y0)) * (H - T - B);
   let normal = '';
@@ -228,23 +242,23 @@ export function timelineSvg(d: ReportData): string {
     const x = X(xs[i]!);
     const ya = Y(p.sector);
     const yb = Y(p.sector + Math.max(1, p.sectors));
-    const hgt = Math.max(2, ya - yb);
+    const hgt = Math.max(mw, ya - yb);
     if (p.flagged) {
       if (flagged.length < 2000)
-        flagged.push(`<rect x="${num(x - 2)}" y="${num(ya - hgt)}" width="4" height="${num(hgt)}" fill="#d62728"><title>${h(`#${p.seq + 1} ${p.op} sector ${p.sector} (+${p.sectors})${p.t !== undefined ? ` at ${fmtTime(p.t)} s` : ''}`)}</title></rect>`);
+        flagged.push(`<rect x="${num(x - mw / 2 - 1)}" y="${num(ya - hgt - 1)}" width="${num(mw + 2)}" height="${num(hgt + 2)}" fill="#d62728" stroke="#7a0010"><title>${h(`#${p.seq + 1} ${p.op} sector ${p.sector} (+${p.sectors})${p.t !== undefined ? ` at ${fmtTime(p.t)} s` : ''}`)}</title></rect>`);
     } else normal += `M${num(x)} ${num(ya)}v${num(-hgt)}`;
   });
   const o: string[] = [];
   o.push(`<svg class="timeline" role="img" aria-label="timeline of requests" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`);
   o.push(`<rect x="${L}" y="${T}" width="${W - L - R}" height="${H - T - B}" fill="#fafafa" stroke="#ccc"/>`);
-  if (normal) o.push(`<path d="${normal}" stroke="#6b8fb5" stroke-width="1.5" fill="none"/>`);
+  if (normal) o.push(`<path d="${normal}" stroke="#6b8fb5" stroke-width="${num(mw)}" fill="none"/>`);
   o.push(...flagged);
   const xl = (v: number) => (d.timeline.timed ? `${fmtTime(+v.toFixed(6))} s` : `#${v + 1}`);
-  o.push(`<text x="${L}" y="${H - B + 16}">${h(xl(x0))}</text>`);
-  o.push(`<text x="${W - R}" y="${H - B + 16}" text-anchor="end">${h(xl(x1))}</text>`);
+  o.push(`<text x="${num(X(ax0))}" y="${H - B + 16}" text-anchor="middle">${h(xl(ax0))}</text>`);
+  if (ax1 !== ax0) o.push(`<text x="${num(X(ax1))}" y="${H - B + 16}" text-anchor="middle">${h(xl(ax1))}</text>`);
   o.push(`<text x="${(L + W - R) / 2}" y="${H - 6}" text-anchor="middle">${d.timeline.timed ? 'submit time' : 'request order'}</text>`);
-  o.push(`<text x="${L - 6}" y="${T + 10}" text-anchor="end">${y1}</text>`);
-  o.push(`<text x="${L - 6}" y="${H - B}" text-anchor="end">${y0}</text>`);
+  o.push(`<text x="${L - 6}" y="${num(Y(ay1) + 4)}" text-anchor="end">${ay1}</text>`);
+  o.push(`<text x="${L - 6}" y="${num(Y(ay0) + 4)}" text-anchor="end">${ay0}</text>`);
   o.push(`<text x="12" y="${(T + H - B) / 2}" transform="rotate(-90 12 ${(T + H - B) / 2})" text-anchor="middle">sector</text>`);
   o.push('</svg>');
   const nFlag = pts.filter((p) => p.flagged).length;

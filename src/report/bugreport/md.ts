@@ -97,6 +97,10 @@ function instance(inst: ShownInstance, opts: ReportOptions): string[] {
   const s = (x: string) => safe(x, true);
   out.push(`**Finding:** ${mdText(inst.finding.message)}`, '');
   const req = inst.request;
+  if (req && inst.seeSection !== undefined) {
+    out.push(`**Request:** ${mdText(requestLine(req))}. The same request as in section ${inst.seeSection} above: its segments, segment map, impact and evidence are shown there.`);
+    return out;
+  }
   if (req) {
     out.push(`**Request:** ${mdText(requestLine(req))}  `, mdText(requestFacts(req)));
     if (req.segments.length) {

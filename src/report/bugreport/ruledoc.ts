@@ -74,15 +74,16 @@ const NEXT_HINT_RE = /\b(fix(ed)? (in|by)|workaround|to confirm|try |upgrade|pat
  * next (an imperative or fix/workaround sentence from the doc, when it has one).
  * `maxChars` bounds the total so the text stays a few lines.
  */
-export function explanation(doc: RuleDocText | undefined, fallback: string, maxChars = 360): { why: string; next?: string } {
+export function explanation(doc: RuleDocText | undefined, fallback: string, maxChars = 440): { why: string; next?: string } {
   if (!doc) return { why: fallback };
   const why = doc.sections['Why it matters'] ?? doc.sections['Summary'] ?? '';
   const whyParas = paragraphs(why);
-  const whyText = whyParas.length ? plainText(whyParas[0]!) : fallback;
+  // Long parentheticals are citations and asides (revisions, seeds): a mail-sized explanation drops them.
+  const whyText = whyParas.length ? plainText(whyParas[0]!).replace(/\s*\([^()]{25,}\)/g, '') : fallback;
   const whyS = sentences(whyText);
   let out = '';
   for (const s of whyS) {
-    if (out && out.length + s.length + 1 > maxChars * 0.7) break;
+    if (out && out.length + s.length + 1 > maxChars * 0.75) break;
     out += (out ? ' ' : '') + s;
   }
   if (!out) out = fallback;

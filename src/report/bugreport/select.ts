@@ -46,6 +46,8 @@ export interface ShownInstance {
   misdirectedSectors: number;
   untouchedSectors: number;
   aliasedSectors: number;
+  /** The request is already drawn in full in this (1-based) section: renderers refer to it. */
+  seeSection?: number;
 }
 
 export interface RuleSection {
@@ -156,11 +158,27 @@ export function selectReport(result: AnalysisResult, opts: ReportOptions): Repor
       why: ex.why,
     };
     if (ex.next) sec.next = ex.next;
+    else if (shown[0]?.impact) {
+      const m = shown[0].impact.model;
+      sec.next = `Confirm which backend revision handled these requests: the impact above assumes the ${m} model (compare with --backend-model ${m === 'window' ? 'per-segment' : 'window'}).`;
+    }
     sections.push(sec);
   }
   sections.sort(
     (a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || b.count - a.count || (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : 0),
   );
+
+  // A request drawn in full once; later sections refer back to it.
+  const drawn = new Map<string, number>();
+  sections.forEach((sec, i) => {
+    for (const inst of sec.shown) {
+      const k = inst.finding.requestKey;
+      if (k === undefined || !inst.request) continue;
+      const at = drawn.get(k);
+      if (at !== undefined && at !== i + 1) inst.seeSection = at;
+      else if (at === undefined) drawn.set(k, i + 1);
+    }
+  });
 
   // Timeline: the sampled points plus every flagged request (always shown, whatever the sampling).
   const flaggedSeq = new Set<number>();

@@ -130,6 +130,11 @@ function renderInstance(inst: ShownInstance, opts: TextOptions, s: (x: string) =
   const f = inst.finding;
   out.push(...labelled('Finding: ', s(f.message)));
   const req = inst.request;
+  if (req && inst.seeSection !== undefined) {
+    out.push(...labelled('Request: ', s(requestLine(req))));
+    out.push(...wrap(`The same request as in section ${inst.seeSection} above: its segments, segment map, impact and evidence are shown there.`, WIDTH, '         '));
+    return out;
+  }
   if (req) {
     out.push(...labelled('Request: ', s(requestLine(req))));
     out.push(...wrap(s(requestFacts(req)), WIDTH, '         '));
@@ -214,8 +219,11 @@ export function evidenceText(ev: Evidence[], max: number, s: (x: string) => stri
     let text = e.text === undefined ? '(no text recorded)' : s(e.text).replace(/\s+$/, '');
     const pieces: string[] = [];
     while (text.length > avail && pieces.length < 3) {
-      pieces.push(text.slice(0, avail));
-      text = text.slice(avail);
+      // Break after a space when one is near the end of the piece, else mid-word.
+      const sp = text.lastIndexOf(' ', avail - 1);
+      const at = sp >= avail - 20 && sp > 0 ? sp + 1 : avail;
+      pieces.push(text.slice(0, at));
+      text = text.slice(at);
     }
     if (text.length > avail) {
       let keep = avail - 16;
