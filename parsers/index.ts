@@ -7,6 +7,8 @@ import { linuxBlkfront } from './linux-xen-blkfront.js';
 import { qemuLog } from './qemu-log.js';
 import { qemuVirtqueue } from './qemu-virtqueue.js';
 import { ftraceBlock } from './ftrace-block.js';
+import { qemuSimpletrace } from './qemu-simpletrace.js';
+import { blktrace } from './blktrace.js';
 
 export const FORMATS: FormatDef[] = [
   xbdbackXen2,
@@ -16,6 +18,8 @@ export const FORMATS: FormatDef[] = [
   qemuLog,
   qemuVirtqueue,
   ftraceBlock,
+  qemuSimpletrace,
+  blktrace,
 ];
 
 export function findFormat(id: string): FormatDef | undefined {

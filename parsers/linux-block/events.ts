@@ -140,7 +140,7 @@ export interface BlkDeviceStats {
   completed: RW;
   merged: RW;
   requeued: RW;
-  /** KiB as blkparse sums them (bytes >> 10 per event). */
+  /** KiB as blkparse prints them: the bytes of the counted events summed, then >> 10. */
   queuedKiB: RW;
   dispatchedKiB: RW;
   completedKiB: RW;
@@ -418,6 +418,8 @@ interface DevState {
   issued: Map<number, PendingReq[]>;
   nIssued: number;
   stats: BlkDeviceStats;
+  /** Byte sums behind the KiB figures. */
+  bytes: { queued: RW; merged: RW; dispatched: RW; completed: RW };
   curDepth: RW;
   btt: BttDevice;
 }
@@ -471,6 +473,7 @@ export class BlkAssembler {
         issued: new Map(),
         nIssued: 0,
         stats: newDeviceStats(),
+        bytes: { queued: rw(), merged: rw(), dispatched: rw(), completed: rw() },
         curDepth: rw(),
         btt: new BttDevice(),
       };
@@ -532,11 +535,11 @@ export class BlkAssembler {
   // blkparse's per-device accounting (dump_trace_fs / dump_trace_pc) and btt's pairing.
   private account(d: DevState, ev: BlkEvent, sector: number): void {
     const st = d.stats;
+    const by = d.bytes;
     st.events++;
     const w = ev.write ?? parseRwbs(ev.rwbs).write;
     const k: keyof RW = w ? 'write' : 'read';
     const bytes = ev.bytes ?? ev.sectors * 512;
-    const kb = Math.floor(bytes / 1024);
     const cur = d.curDepth;
     if (ev.pc) {
       switch (ev.action) {
@@ -563,13 +566,13 @@ export class BlkAssembler {
     switch (ev.action) {
       case 'Q':
         st.queued[k]++;
-        st.queuedKiB[k] += kb;
+        by.queued[k] += bytes;
         if (bytes) d.btt.queue(sector, nsec, t);
         break;
       case 'M':
       case 'F':
         st.merged[k]++;
-        st.mergedKiB[k] += kb;
+        by.merged[k] += bytes;
         if (bytes) d.btt.merge(sector, t);
         break;
       case 'G':
@@ -581,18 +584,18 @@ export class BlkAssembler {
       case 'R':
         if (cur[k]) cur[k]--;
         st.requeued[k]++;
-        st.dispatchedKiB[k] -= kb;
+        by.dispatched[k] -= bytes;
         break;
       case 'D':
         st.dispatched[k]++;
-        st.dispatchedKiB[k] += kb;
+        by.dispatched[k] += bytes;
         if (++cur[k] > st.depth[k]) st.depth[k] = cur[k];
         if (bytes) d.btt.issue(sector, nsec, t);
         break;
       case 'C':
         if (cur[k]) cur[k]--;
         st.completed[k]++;
-        st.completedKiB[k] += kb;
+        by.completed[k] += bytes;
         if (bytes) d.btt.complete(sector, nsec, t);
         break;
       case 'U':
@@ -951,6 +954,11 @@ export class BlkAssembler {
     let queuedLeft = 0;
     let pendingLeft = 0;
     for (const [name, d] of this.devs) {
+      const kib = (v: RW): RW => ({ read: Math.floor(v.read / 1024), write: Math.floor(v.write / 1024) });
+      d.stats.queuedKiB = kib(d.bytes.queued);
+      d.stats.mergedKiB = kib(d.bytes.merged);
+      d.stats.dispatchedKiB = kib(d.bytes.dispatched);
+      d.stats.completedKiB = kib(d.bytes.completed);
       devices[name] = d.stats;
       const l: Partial<Record<LatencyMetric, LatencyStat>> = {};
       for (const m of LATENCY_METRICS) {
