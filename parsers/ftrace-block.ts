@@ -27,10 +27,10 @@ export const U64_MAX_SECTOR = '18446744073709551615';
  * comm may contain spaces and dashes: the pid is the `-digits` right before the `[cpu]` column.
  */
 const FTRACE_HEAD =
-  /^(?<comm>.*?)-(?<pid>\d+)\s+(?:\(\s*(?<tgid>-+|\d+)\)\s+)?\[(?<cpu>\d+)\]\s+(?:(?<flags>[^\s\d][^\s]{3,4}|\d[^\s.:]{3,4})\s+)?(?<ts>\d+\.\d+):\s+(?<event>\w+):\s*(?<body>.*)$/;
+  /^\s*(?<comm>.*?)-(?<pid>\d+)\s+(?:\(\s*(?<tgid>-+|\d+)\)\s+)?\[(?<cpu>\d+)\]\s+(?:(?<flags>[^\s\d][^\s]{3,4}|\d[^\s.:]{3,4})\s+)?(?<ts>\d+\.\d+):\s+(?<event>\w+):\s*(?<body>.*)$/;
 /** `perf script`: `comm pid[/tid] [cpu] ts: [period] block:event: body`. */
 const PERF_HEAD =
-  /^(?<comm>.*?)\s+(?<pid>\d+)(?:\/(?<tid>\d+))?\s+\[(?<cpu>\d+)\]\s+(?<ts>\d+\.\d+):\s+(?:\d+\s+)?(?<sys>block|ftrace):(?<event>\w+):\s*(?<body>.*)$/;
+  /^\s*(?<comm>.*?)\s+(?<pid>\d+)(?:\/(?<tid>\d+))?\s+\[(?<cpu>\d+)\]\s+(?<ts>\d+\.\d+):\s+(?:\d+\s+)?(?<sys>block|ftrace):(?<event>\w+):\s*(?<body>.*)$/;
 /** Looks like an ftrace record start (for truncated/garbled lines: malformed rather than ignored). */
 const FTRACE_START = /^.*?-\d+\s+(?:\(\s*(?:-+|\d+)\)\s+)?\[\d{1,4}\]/;
 /** trace-cmd report preamble and per-CPU notes. */
@@ -105,6 +105,8 @@ export interface FtraceHead {
   body: string;
   flags?: string;
   shape: 'ftrace' | 'perf';
+  /** Named groups of the head and (once decoded) body patterns, as text. */
+  groups: Record<string, string | undefined>;
 }
 
 /** What one line decodes to. */
@@ -132,6 +134,7 @@ export function parseHead(text: string): FtraceHead | null {
       body: g.body!,
       flags: g.flags,
       shape: 'ftrace',
+      groups: g,
     };
   }
   m = PERF_HEAD.exec(text);
@@ -145,6 +148,7 @@ export function parseHead(text: string): FtraceHead | null {
       event: g.sys === 'ftrace' && g.event === 'print' ? 'print' : g.event!,
       body: g.body!,
       shape: 'perf',
+      groups: g,
     };
   }
   return null;
@@ -177,6 +181,7 @@ export function decodeBlockEvent(head: FtraceHead, evidence: Evidence): FtraceLi
   if (!tp) return { kind: 'other', head, event: head.event };
   const m = BODY[tp.body].exec(head.body);
   if (!m) return `${head.event} body does not match its format`;
+  head.groups = { ...head.groups, ...m.groups };
   if (!tp.action) return { kind: 'count', head, event: head.event };
   const g = m.groups!;
   const base = { time: head.time, cpu: head.cpu, pid: head.pid, evidence };
@@ -296,13 +301,11 @@ function match(text: string): PatternMatch | 'malformed' | null {
   recentAt = (recentAt + 1) % RECENT;
   if (d === null) return null;
   if (d.kind === 'malformed') return 'malformed';
-  if (d.kind === 'block' || d.kind === 'count') return { pattern: d.head.shape === 'perf' ? 'perf' : 'event', groups: { event: d.head.event } };
-  if (d.kind === 'marker') return { pattern: 'marker', groups: { text: d.text } };
-  if (d.kind === 'other') {
-    // A non-block event: ours only as part of an ftrace text (counted, ignored).
-    return { pattern: 'other', groups: { event: d.event } };
-  }
-  if (d.kind === 'lost') return { pattern: 'lost', groups: { cpu: String(d.cpu) } };
+  if (d.kind === 'block' || d.kind === 'count') return { pattern: d.head.shape === 'perf' ? 'perf' : 'event', groups: d.head.groups };
+  if (d.kind === 'marker') return { pattern: 'marker', groups: { ...d.head.groups, text: d.text } };
+  // A non-block event: accepted as part of an ftrace text (counted, not modelled).
+  if (d.kind === 'other') return { pattern: 'other', groups: d.head.groups };
+  if (d.kind === 'lost') return { pattern: 'lost', groups: { cpu: String(d.cpu), n: d.count === undefined ? undefined : String(d.count) } };
   return { pattern: 'header', groups: {} };
 }
 
@@ -346,30 +349,36 @@ export const ftraceBlock: TextFormatDef = {
     {
       line: '    kworker/0:1H-37      [000] .....    10.027510: block_rq_issue: 254,0 WS 4096 () 32768 + 8 [kworker/0:1H]',
       pattern: 'event',
-      fields: { comm: 'kworker/0:1H', pid: '37', cpu: '000', flags: '.....', ts: '10.027510', event: 'block_rq_issue', body: '254,0 WS 4096 () 32768 + 8 [kworker/0:1H]' },
+      fields: { comm: 'kworker/0:1H', pid: '37', cpu: '000', flags: '.....', ts: '10.027510', event: 'block_rq_issue', maj: '254', min: '0', rwbs: 'WS', bytes: '4096', sector: '32768', n: '8' },
       comment: 'tracefs trace, Linux 6.1 (run1)',
+    },
+    {
+      line: '          <idle>-0       [000] d.h2.    10.029231: block_rq_complete: 254,0 FF () 18446744073709551615 + 0 [0]',
+      pattern: 'event',
+      fields: { comm: '<idle>', pid: '0', flags: 'd.h2.', event: 'block_rq_complete', rwbs: 'FF', sector: '18446744073709551615', n: '0', err: '0' },
+      comment: 'flush quirk: a pure flush completes at sector (u64)-1',
     },
     {
       line: '          <idle>-0     [000]     5.907624: block_rq_complete:    254,0 R () 8 + 8 [0]',
       pattern: 'event',
-      fields: { comm: '<idle>', pid: '0', event: 'block_rq_complete' },
+      fields: { comm: '<idle>', pid: '0', event: 'block_rq_complete', sector: '8', n: '8', err: '0' },
       comment: 'trace-cmd report 3.1.6 (no latency flags, padded event name)',
     },
     {
-      line: '         swapper     0 [006] 205791.599791: block:block_rq_complete: 8,16 FF () 18446744073709551615 + 0 [0]',
+      line: '         swapper     0 [006] 205791.409875: block:block_rq_complete: 8,16 RM () 390439208 + 8 [0]',
       pattern: 'perf',
-      fields: { comm: 'swapper', pid: '0', cpu: '006', sys: 'block', event: 'block_rq_complete' },
+      fields: { comm: 'swapper', pid: '0', cpu: '006', sys: 'block', event: 'block_rq_complete', maj: '8', min: '16', rwbs: 'RM', sector: '390439208' },
       comment: 'perf script',
     },
-    { line: '254,0 WS 4096 () 0 + 8 [kworker/0:1H]', pattern: 'rq', fields: { maj: '254', min: '0', rwbs: 'WS', bytes: '4096', sector: '0', n: '8' } },
-    { line: '254,0 FF () 18446744073709551615 + 0 [0]', pattern: 'rqComplete', fields: { rwbs: 'FF', sector: '18446744073709551615', err: '0' } },
-    { line: '8,0 W () 123 + 8 [-5]', pattern: 'rqComplete', fields: { err: '-5' } },
-    { line: '8,0 W 4096 () 123 + 8 be,0,4 [dd]', pattern: 'rq', fields: { prio: 'be,0,4', comm: 'dd' }, comment: 'Linux 6.10+ ioprio triple' },
-    { line: '254,0 WS 0 + 8 [dd]', pattern: 'bio', fields: { rwbs: 'WS', sector: '0', n: '8', comm: 'dd' } },
-    { line: '8,0 W 2048 / 2560 [dd]', pattern: 'split', fields: { sector: '2048', newSector: '2560' } },
-    { line: '8,1 W 4096 + 8 <- (8,0) 2048', pattern: 'remap', fields: { omaj: '8', omin: '0', oldSector: '2048' } },
-    { line: '[dd] 1', pattern: 'plug', fields: { comm: 'dd', nr: '1' } },
-    { line: '254,0 sector=512 size=4096', pattern: 'buffer', fields: { sector: '512', size: '4096' } },
+    { line: 'dd-97 [000] ..... 6.6: block_bio_queue: 254,0 WS 0 + 8 [dd]', pattern: 'event', fields: { event: 'block_bio_queue', rwbs: 'WS', sector: '0', n: '8', comm: 'dd' } },
+    { line: 'dd-1 [000] ..... 1.0: block_rq_issue: 8,0 W 4096 () 123 + 8 be,0,4 [dd]', pattern: 'event', fields: { prio: 'be,0,4', comm: 'dd' }, comment: 'Linux 6.10+ ioprio triple' },
+    { line: 'dd-1 [001] .... 1.5: block_split: 8,0 W 2048 / 2560 [dd]', pattern: 'event', fields: { sector: '2048', newSector: '2560' } },
+    { line: 'dd-1 [001] .... 1.5: block_bio_remap: 8,1 W 4096 + 8 <- (8,0) 2048', pattern: 'event', fields: { omaj: '8', omin: '0', oldSector: '2048' } },
+    { line: 'dd-119 [000] ..... 9.534267: block_unplug: [dd] 1', pattern: 'event', fields: { comm: 'dd', nr: '1' } },
+    { line: 'dd-140 [000] 10.106784: block_dirty_buffer: 254,0 sector=5120 size=4096', pattern: 'event', fields: { sector: '5120', size: '4096' } },
+    { line: 'init-1 [000] ..... 9.464580: tracing_mark_write: PHASE 1: O_DIRECT write', pattern: 'marker', fields: { text: 'PHASE 1: O_DIRECT write' } },
+    { line: 'init-1 [000] 9.464777: print: tracing_mark_write: PHASE 1: O_DIRECT write', pattern: 'marker', fields: { text: 'PHASE 1: O_DIRECT write' }, comment: 'trace-cmd report' },
+    { line: 'bash-1 [000] d..2. 1.0: sched_switch: prev_comm=bash prev_pid=1', pattern: 'other', fields: { event: 'sched_switch' }, comment: 'not a block event: accepted, not modelled' },
     { line: 'CPU:1 [LOST 2314 EVENTS]', pattern: 'lost', fields: { cpu: '1', n: '2314' } },
     { line: 'cpus=2', pattern: 'header' },
   ],

@@ -599,6 +599,12 @@ export class VirtioAssembler {
           p.req.bytes = bytes;
         }
         this.attach(p, { ev: name, offset, bytes, flags });
+      } else {
+        // Block-backend I/O no virtio request asked for (e.g. QEMU's own probe read at start-up, flags 0x0):
+        // a diag so that guest/host comparisons can show it (src/model/two-views.ts).
+        const d: ParsedEvent = { kind: 'diag', code: 'host-io', message: `${name} offset ${offset} bytes ${bytes} outside any virtio request`, data: { ev: name, blk: ptrArg(a.blk), offset, bytes, flags }, evidence: [ev.evidence] };
+        if (ev.time !== undefined) d.time = ev.time;
+        this.ctx.emit(d);
       }
       return;
     }

@@ -12,13 +12,16 @@ function block(line: string) {
 }
 
 describe('ftrace-block samples', () => {
-  it('every sample matches its pattern and yields its fields', () => {
+  it('every sample decodes through match() with its pattern and fields (also after normalisation)', () => {
     for (const s of ftraceBlock.samples) {
-      const re = ftraceBlock.patterns[s.pattern];
-      expect(re, s.pattern).toBeDefined();
-      const m = re!.exec(normalizeLine(s.line));
-      expect(m, s.line).not.toBeNull();
-      for (const [k, v] of Object.entries(s.fields ?? {})) expect(m!.groups?.[k], `${s.line} ${k}`).toBe(String(v));
+      for (const line of [s.line, normalizeLine(s.line)]) {
+        const m = ftraceBlock.match!(line);
+        expect(m, s.line).not.toBeNull();
+        expect(m, s.line).not.toBe('malformed');
+        if (!m || m === 'malformed') continue;
+        expect(m.pattern, s.line).toBe(s.pattern);
+        for (const [k, v] of Object.entries(s.fields ?? {})) expect(m.groups[k], `${s.line} ${k}`).toBe(String(v));
+      }
     }
   });
 });
