@@ -2,13 +2,38 @@
 import type { Evidence } from '../src/model/types.js';
 import type { LineRecord, PatternMatch, TextFormatDef } from './types.js';
 
+interface Compiled {
+  names: string[];
+  res: RegExp[];
+  /** Index of the pattern that matched last: logs repeat, so it is tried first. */
+  last: number;
+}
+const compiled = new WeakMap<TextFormatDef, Compiled>();
+
+function compile(f: TextFormatDef): Compiled {
+  let c = compiled.get(f);
+  if (!c) {
+    const names = Object.keys(f.patterns);
+    c = { names, res: names.map((n) => f.patterns[n]!), last: 0 };
+    compiled.set(f, c);
+  }
+  return c;
+}
+
 /** Try a format on one normalised line: its own matcher if it has one, else every pattern in order. */
 export function matchText(f: TextFormatDef, text: string): PatternMatch | 'malformed' | null {
   if (f.match) return f.match(text);
   if (f.prefix && !f.prefix.test(text)) return null;
-  for (const name in f.patterns) {
-    const m = f.patterns[name]!.exec(text);
-    if (m) return { pattern: name, groups: m.groups ?? {} };
+  const c = compile(f);
+  const first = c.res[c.last]!.exec(text);
+  if (first) return { pattern: c.names[c.last]!, groups: first.groups ?? {} };
+  for (let i = 0; i < c.res.length; i++) {
+    if (i === c.last) continue;
+    const m = c.res[i]!.exec(text);
+    if (m) {
+      c.last = i;
+      return { pattern: c.names[i]!, groups: m.groups ?? {} };
+    }
   }
   return f.prefix ? 'malformed' : null;
 }

@@ -306,7 +306,11 @@ export class TextRouter {
     const raw = rawLine.length > MAX_RAW ? rawLine.slice(0, MAX_RAW) + '…' : rawLine;
     const text = normalizeLine(rawLine.length > 1 << 16 ? rawLine.slice(0, 1 << 16) : rawLine);
     const rec: LineRecord = { file: this.ctx.file, line: this.lineNo, text, raw };
-    const c: Classified = text ? { rec, ...this.classify(text) } : { rec, m: null };
+    let c: Classified;
+    if (text) {
+      const k = this.classify(text);
+      c = { rec, fmt: k.fmt, m: k.m };
+    } else c = { rec, m: null };
     const p = this.pending;
     if (p) {
       if (c.m === null && text && p.rec.raw.length >= WRAP_MIN && quoteDepth(p.rec.raw) === quoteDepth(rawLine)) {

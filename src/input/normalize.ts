@@ -84,8 +84,15 @@ export function normalizeLine(line: string): string {
       if (m) s = s.slice(m[0].length);
     }
     if (s === before) {
-      const m = HOST_TAG_RE.exec(s);
-      if (m && !/^(?:xbdback|xen-blk|blkfront|vbd)/.test(s)) s = s.slice(m[0].length);
+      // Cheap precheck before the regex: "host kernel: " / "host /netbsd: " has its tag after the first space.
+      const sp = s.indexOf(' ');
+      if (sp > 0 && sp < 64) {
+        const c2 = s.charCodeAt(sp + 1);
+        if (c2 === 107 /* k */ || c2 === 47 /* / */ || c2 === 110 /* n */ || c2 === 98 /* b */) {
+          const m = HOST_TAG_RE.exec(s);
+          if (m) s = s.slice(m[0].length);
+        }
+      }
     }
     if (s === before) break;
   }
