@@ -30,6 +30,8 @@ const MAX_PHYS = 1n << 52n;
 const MAX_JSON = 4 << 20;
 /** Bytes of `xp` output kept for header/status lookups. */
 const MAX_XP_BYTES = 1 << 20;
+/** Largest `xp` dump kept (bytes): header (16), status (1) and data previews, not whole ring tables. */
+const MAX_XP_KEEP = 256;
 /** Pending QMP requests waiting for their reply. */
 const MAX_PENDING_CMDS = 64;
 /** Elements buffered per queue epoch (QEMU caps a split ring at 32768 entries). */
@@ -115,19 +117,26 @@ const STRONG = [
   /"command-line":\s*"info virtio-queue-(?:status|element)/,
 ];
 
+const PROMPT_RE = /^\((?:qemu|QEMU)\)(?: |$)/;
+
 function detect(lines: string[]): number {
   let strong = 0;
   let descs = 0;
   let descHdr = 0;
+  let prompts = 0;
   for (const l of lines) {
     if (l.length > 1 << 16) continue;
     if (STRONG.some((r) => r.test(l))) strong++;
     else if (PATTERNS.desc.test(l)) descs++;
     else if (l === 'descs:') descHdr++;
+    else if (PROMPT_RE.test(l)) prompts++;
     if (strong >= 2) break;
   }
   if (strong > 0) return 0.95;
   if (descHdr > 0 && descs > 0) return 0.7;
+  // A monitor session with none of our commands in its head (e.g. only "stop"): claim it weakly so that it is
+  // read (as nothing) rather than rejected; any other format that recognises it wins.
+  if (prompts > 0) return 0.2;
   return 0;
 }
 
@@ -178,7 +187,7 @@ type Mode =
   | { kind: 'other' }
   | { kind: 'status'; path?: string; queue?: number }
   | { kind: 'element'; path?: string; queue?: number; pos?: number }
-  | { kind: 'xp'; physical: boolean };
+  | { kind: 'xp'; keep: boolean };
 
 interface Block {
   kind: 'status' | 'element';
@@ -292,7 +301,7 @@ class VirtqueueParser implements TextParser {
       case 'promptVq':
       case 'promptXp':
       case 'prompt':
-        this.onCommand(cleanCommand(m.groups.cmd ?? ''), evidenceOf(rec));
+        this.onCommand(cleanCommand(m.groups.cmd ?? ''), evidenceOf(rec), rec.text.startsWith('(QEMU)'));
         return;
       default:
         this.onHmp(p, m.groups, evidenceOf(rec), rec);
@@ -320,7 +329,8 @@ class VirtqueueParser implements TextParser {
 
   // --- HMP ------------------------------------------------------------------------------------------------
 
-  private onCommand(cmd: string, ev: Evidence): void {
+  /** A monitor command line. `qmpShell`: the "(QEMU)" prompt of scripts/qmp/qmp-shell ("cmd key=value ..."). */
+  private onCommand(cmd: string, ev: Evidence, qmpShell = false): void {
     this.closeBlock();
     const words = cmd.split(/\s+/).filter(Boolean);
     const w0 = words[0] ?? '';
@@ -336,8 +346,13 @@ class VirtqueueParser implements TextParser {
       this.pendingCmdEvidence = ev;
       return;
     }
-    if (w0 === 'x-query-virtio-queue-status' || w0 === 'x-query-virtio-queue-element') {
-      // qmp-shell: "(QEMU) x-query-virtio-queue-element path=/machine/... queue=0 index=3"
+    if (qmpShell || w0 === 'x-query-virtio-queue-status' || w0 === 'x-query-virtio-queue-element') {
+      // qmp-shell: "(QEMU) x-query-virtio-queue-element path=/machine/... queue=0 index=3"; every command
+      // is queued so that replies pair with the right request.
+      if (!w0) {
+        this.mode = { kind: 'other' };
+        return;
+      }
       const args: Record<string, unknown> = {};
       for (const w of words.slice(1)) {
         const eq = w.indexOf('=');
@@ -347,8 +362,13 @@ class VirtqueueParser implements TextParser {
       this.mode = { kind: 'other' };
       return;
     }
-    if (w0 === 'xp' || (w0.startsWith('xp/') && w0.length > 3)) {
-      this.mode = { kind: 'xp', physical: true };
+    if (w0 === 'xp' || w0.startsWith('xp/')) {
+      // Keep only small dumps (headers, status bytes, data previews), not whole rings: "/512gx" = 4 KiB.
+      const fmt = /\/(\d*)([a-z]*)/.exec(w0 === 'xp' ? words[1] ?? '' : w0.slice(2));
+      const count = fmt && fmt[1] ? Number(fmt[1]) : 1;
+      const letters = fmt ? fmt[2]! : '';
+      const unit = letters.includes('b') ? 1 : letters.includes('h') ? 2 : letters.includes('g') ? 8 : 4;
+      this.mode = { kind: 'xp', keep: count * unit <= MAX_XP_KEEP };
       return;
     }
     this.mode = { kind: 'other' };
@@ -358,7 +378,7 @@ class VirtqueueParser implements TextParser {
 
   private onHmp(p: PatName, g: Record<string, string | undefined>, ev: Evidence, rec: LineRecord): void {
     if (p === 'xp') {
-      if (this.mode.kind === 'xp' || this.mode.kind === 'none') this.onXp(g.addr!, g.values!);
+      if ((this.mode.kind === 'xp' && this.mode.keep) || this.mode.kind === 'none') this.onXp(g.addr!, g.values!);
       return;
     }
     if (p === 'path') {
@@ -443,8 +463,9 @@ class VirtqueueParser implements TextParser {
         b.evidence,
       );
       if (!st) {
-        if (f.used_idx !== undefined || f.last_avail_idx !== undefined)
-          this.ctx.malformed(b.evidence[b.evidence.length - 1] ?? { file: this.ctx.file }, 'virtqueue status with missing or absurd indexes');
+        // vhost devices print no last/shadow avail index: nothing to place elements with. Present but absurd: malformed.
+        if (f.used_idx !== undefined && f.last_avail_idx !== undefined)
+          this.ctx.malformed(b.evidence[b.evidence.length - 1] ?? { file: this.ctx.file }, 'virtqueue status with absurd indexes (not 16-bit) or ring size');
         return;
       }
       this.onStatus(b.device, queue, st);
@@ -603,7 +624,8 @@ class VirtqueueParser implements TextParser {
         evidence,
       );
       if (!st) {
-        this.ctx.malformed(ev, 'virtqueue status with missing or absurd indexes');
+        if (r['used-idx'] !== undefined && r['last-avail-idx'] !== undefined)
+          this.ctx.malformed(ev, 'virtqueue status with absurd indexes (not 16-bit) or ring size');
         return;
       }
       this.onStatus(path, queue ?? numOf(r['queue-index']), st);
@@ -673,6 +695,7 @@ class VirtqueueParser implements TextParser {
     const last = numOf(v.lastAvailIdx);
     const num = numOf(v.num);
     if (used === undefined || last === undefined || used > 0xffff || last > 0xffff) return undefined;
+    if (num !== undefined && (num < 1 || num > 32768)) return undefined;
     const st: QueueStatus = { usedIdx: used, lastAvailIdx: last, num: num !== undefined && num >= 1 && num <= 32768 ? num : 0, evidence };
     const shadow = numOf(v.shadowAvailIdx);
     if (shadow !== undefined && shadow <= 0xffff) st.shadowAvailIdx = shadow;

@@ -197,6 +197,21 @@ describe('live chains rebuilt from a dump', () => {
     expect(shape(r.requests)).toEqual(shape(ref.requests));
   });
 
+  it('reads a qmp-shell transcript ("(QEMU) cmd key=value" and pretty replies)', async () => {
+    const lines = read('qmp-round2-vblk1-q0.jsonl').split('\n');
+    const out: string[] = [];
+    for (const l of lines) {
+      if (!l.startsWith('{')) continue;
+      const o = JSON.parse(l) as { execute?: string; arguments?: Record<string, unknown> };
+      if (o.execute) out.push(`(QEMU) ${o.execute}${Object.entries(o.arguments ?? {}).map(([k, v]) => ` ${k}=${String(v)}`).join('')}`);
+      else out.push(JSON.stringify(o, null, 4));
+    }
+    const r = await runText(out.join('\n'), 'qmp-shell.txt');
+    const ref = await runFile('qmp-round2-vblk1-q0.jsonl');
+    expect(r.skipped).toBe(0);
+    expect(shape(r.requests)).toEqual(shape(ref.requests));
+  });
+
   it('reads a dump pasted into a mail (quoted, CRLF)', async () => {
     const mail = 'Here is the dump:\r\n' + read('hmp-xp-round2-vblk1-q1.txt').split('\n').map((l) => '> ' + l).join('\r\n');
     const r = await runText(mail, 'mail.txt');
