@@ -468,11 +468,12 @@ class FtraceBlockParser implements TextParser {
     this.asm.end();
     const names = Object.keys(this.counts).sort();
     if (names.length > 0) {
+      // '*-stats' diags are merged into the model's statsExt (namespaced), not counted as messages.
       this.ctx.emit({
         kind: 'diag',
-        code: 'event-counts',
+        code: 'ftrace-stats',
         message: 'ftrace events: ' + names.map((n) => `${n} ${this.counts[n]}`).join(', '),
-        data: { ...this.counts, markers: this.markers, lost: this.lost },
+        data: { ftrace: { events: { ...this.counts }, markers: this.markers, lostEvents: this.lost } },
         evidence: [{ file: this.lastFile }],
       });
     }

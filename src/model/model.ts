@@ -7,6 +7,8 @@ export interface ModelSink {
   /** A request left the model (completed, retired or unfinished); findings about it so far are attached. */
   request?(req: Request): void;
   finding?(f: Finding): void;
+  /** Any orphan, diag (except *-stats), reset or ring event, after the model counted it (e.g. markers for compare). */
+  event?(ev: ParsedEvent): void;
 }
 
 export interface ModelStats {
@@ -125,6 +127,7 @@ export class Model {
       case 'ring':
         break;
     }
+    this.sink.event?.(ev);
     for (const { v } of this.visitors) v.event?.(ev);
   }
 
