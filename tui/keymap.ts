@@ -144,9 +144,21 @@ export function dispatchKey(store: TuiStore, input: string, key: Key): boolean {
   if (store.mode === 'search' || store.mode === 'filter') {
     if (key.escape) store.promptCancel();
     else if (key.return) store.promptSubmit();
-    else if (key.backspace || key.delete) store.promptBackspace();
-    else if (input && !key.ctrl && !key.meta) store.promptInput(input.replace(/[\u0000-\u001f\u007f-\u009f]/g, ''));
-    else return false;
+    else if (key.backspace || key.delete) {
+      // A burst of backspaces can arrive as one event.
+      const n = Math.max(1, (input.match(/[\x7f\b]/g) ?? []).length);
+      for (let i = 0; i < n; i++) store.promptBackspace();
+    } else if (input && !key.ctrl && !key.meta) {
+      for (const ch of input) {
+        if (store.mode !== 'search' && store.mode !== 'filter') {
+          dispatchKey(store, ch === '\r' ? '' : ch, { ...key, return: ch === '\r' });
+          continue;
+        }
+        if (ch === '\x7f' || ch === '\b') store.promptBackspace();
+        else if (ch === '\r' || ch === '\n') store.promptSubmit();
+        else if (!/[\u0000-\u001f\u007f-\u009f]/.test(ch)) store.promptInput(ch);
+      }
+    } else return false;
     return true;
   }
   const b = findBinding(input, key);
