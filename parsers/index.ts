@@ -7,6 +7,7 @@ import { linuxBlkfront } from './linux-xen-blkfront.js';
 import { qemuLog } from './qemu-log.js';
 import { qemuVirtqueue } from './qemu-virtqueue.js';
 import { ftraceBlock } from './ftrace-block.js';
+import { qemuSimpletrace } from './qemu-simpletrace.js';
 import { blktrace } from './blktrace.js';
 
 export const FORMATS: FormatDef[] = [
@@ -17,6 +18,7 @@ export const FORMATS: FormatDef[] = [
   qemuLog,
   qemuVirtqueue,
   ftraceBlock,
+  qemuSimpletrace,
   blktrace,
 ];
 

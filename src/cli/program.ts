@@ -7,6 +7,7 @@ import { registerExplain } from './commands/explain.js';
 import { registerFormats } from './commands/formats.js';
 import { registerTui } from './commands/tui.js';
 import { registerReport } from './commands/report.js';
+import { registerEvents } from './commands/events.js';
 
 export interface CliIO {
   stdout: (s: string) => void;
@@ -35,5 +36,6 @@ export function buildProgram(io: CliIO, state: CliState): Command {
   registerFormats(program, io, state);
   registerTui(program, io, state);
   registerReport(program, io, state);
+  registerEvents(program, io, state);
   return program;
 }

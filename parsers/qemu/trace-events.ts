@@ -1,0 +1,339 @@
+// QEMU trace-events declarations: event name -> argument names and types.
+//
+// Syntax (../shared/specs/virtio/SPEC.md §1.1): one declaration per line,
+//   [props ]name(type1 arg1, type2 arg2, ...) "printf format"
+// '#' comments and blank lines are skipped. Facts mirrored from QEMU's scripts/tracetool (read via the
+// code corpus, qemu/qemu scripts/tracetool/__init__.py and backend/simple.py; not copied):
+// - An argument containing '*' splits at its LAST '*': type = text before it + '*', name = the rest.
+//   Otherwise it splits at the last whitespace. "void" alone means no arguments.
+// - Properties precede the name ("disable", "vcpu", "tcg"...). A "vcpu" event gets an implicit first
+//   argument `void * __cpu` (tracetool/vcpu.py transform_event; QEMU 2.8 .. 8.0).
+// - The simple backend stores an argument as a string (u32 length + bytes) when its type starts with
+//   "const char*", "char*", "const char *" or "char *" and has exactly one '*' (backend/simple.py
+//   is_string); every other argument as a u64.
+// - The simple backend's event ids (v2/v3 files, which have no mapping records) are the declaration
+//   order of trace-events-all.
+import { existsSync, readFileSync } from 'node:fs';
+
+export const DEFAULT_TRACE_EVENTS = '/usr/share/qemu/trace-events-all';
+
+export interface TraceArg {
+  type: string;
+  name: string;
+  /** Stored by the simple backend as u32 length + bytes. */
+  isString: boolean;
+}
+
+export interface TraceEventDecl {
+  name: string;
+  props: string[];
+  args: TraceArg[];
+  /** The printf format (C string literal pieces and PRI macros, as written), '' when absent. */
+  fmt: string;
+  /** 1-based line in the file. */
+  line: number;
+  /** The declaration line as written (trimmed). */
+  raw: string;
+}
+
+export interface TraceEvents {
+  /** Where the declarations came from (a path or 'built-in'). */
+  source: string;
+  byName: Map<string, TraceEventDecl>;
+  /** Declaration order (the event id of v2/v3 simpletrace files). */
+  list: TraceEventDecl[];
+  /** Lines that look like declarations but do not parse: "line N: reason". */
+  errors: string[];
+}
+
+export class TraceEventsError extends Error {}
+
+const NAME_RE = /^\w+$/;
+const STR_PREFIXES = ['const char*', 'char*', 'const char *', 'char *'];
+
+/** The simple backend's string-argument test (tracetool backend/simple.py is_string). */
+export function isStringType(type: string): boolean {
+  const t = type.trimStart();
+  let stars = 0;
+  for (let i = 0; i < t.length; i++) if (t.charCodeAt(i) === 42) stars++;
+  return stars === 1 && STR_PREFIXES.some((p) => t.startsWith(p));
+}
+
+/** Parse one argument list ("void", "void *vdev, int ret"). Throws TraceEventsError on an empty item. */
+export function parseArgs(argStr: string): TraceArg[] {
+  const out: TraceArg[] = [];
+  for (const raw of argStr.split(',')) {
+    const arg = raw.trim();
+    if (!arg) throw new TraceEventsError("empty argument (did you forget to use 'void'?)");
+    if (arg === 'void') continue;
+    let type: string;
+    let name: string;
+    const star = arg.lastIndexOf('*');
+    if (star >= 0) {
+      type = arg.slice(0, star + 1);
+      name = arg.slice(star + 1).trim();
+    } else {
+      const m = /^(.*\S)\s+(\S+)$/.exec(arg);
+      if (!m) throw new TraceEventsError(`argument '${arg}' has no type`);
+      type = m[1]!;
+      name = m[2]!;
+    }
+    if (!name) throw new TraceEventsError(`argument '${arg}' has no name`);
+    out.push({ type, name, isString: isStringType(type) });
+  }
+  return out;
+}
+
+/** Parse a whole trace-events text. Later declarations of a name replace earlier ones (as simpletrace.py). */
+export function parseTraceEvents(text: string, source = '<trace-events>'): TraceEvents {
+  const byName = new Map<string, TraceEventDecl>();
+  const list: TraceEventDecl[] = [];
+  const errors: string[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const t = line.trim();
+    if (!t || t.startsWith('#')) continue;
+    // [props ]name(args) "fmt" -- split by hand (a regex with optional props backtracks badly on 6000 lines).
+    const open = t.indexOf('(');
+    const close = open < 0 ? -1 : t.indexOf(')', open);
+    const words = open < 0 ? [] : t.slice(0, open).trim().split(/\s+/);
+    const name = words.pop() ?? '';
+    const fmt = close < 0 ? '' : t.slice(close + 1).trim();
+    if (close < 0 || !NAME_RE.test(name) || words.some((w) => !NAME_RE.test(w)) || (fmt !== '' && fmt[0] !== '"')) {
+      errors.push(`line ${i + 1}: not a trace event declaration`);
+      continue;
+    }
+    let args: TraceArg[];
+    try {
+      args = parseArgs(t.slice(open + 1, close));
+    } catch (e) {
+      errors.push(`line ${i + 1}: ${(e as Error).message}`);
+      continue;
+    }
+    const props = words;
+    if (props.includes('vcpu')) args.unshift({ type: 'void *', name: '__cpu', isString: false });
+    const decl: TraceEventDecl = { name, props, args, fmt, line: i + 1, raw: t };
+    byName.set(decl.name, decl);
+    list.push(decl);
+  }
+  return { source, byName, list, errors };
+}
+
+/**
+ * Load the trace-events file: the given path, else /usr/share/qemu/trace-events-all when present.
+ * Returns undefined when no path was given and the default is missing. Throws TraceEventsError
+ * (one-line message naming the file) when the file cannot be read or holds no declaration.
+ */
+export function loadTraceEvents(path?: string): TraceEvents | undefined {
+  const p = path ?? (existsSync(DEFAULT_TRACE_EVENTS) ? DEFAULT_TRACE_EVENTS : undefined);
+  if (!p) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(p, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : String((e as Error).message).split('\n')[0];
+    throw new TraceEventsError(`${p}: cannot read trace-events file: ${why}`);
+  }
+  const te = parseTraceEvents(text, p);
+  if (te.list.length === 0) throw new TraceEventsError(`${p}: no trace event declarations found`);
+  return te;
+}
+
+const cache = new Map<string, TraceEvents | undefined>();
+/** loadTraceEvents with a per-path cache (the same file is used for every input of a run). */
+export function loadTraceEventsCached(path?: string): TraceEvents | undefined {
+  const key = path ?? '';
+  if (!cache.has(key)) cache.set(key, loadTraceEvents(path));
+  return cache.get(key);
+}
+
+// ---- printf formats (for log-backend style output from binary records)
+
+/** One conversion of a printf format. */
+export interface Conversion {
+  flags: string;
+  /** Field width; -1 = taken from an argument ('*'). */
+  width?: number;
+  precision?: number;
+  /** Length modifier as written (after PRI macro expansion): '', 'hh', 'h', 'l', 'll', 'z', 'j', 't', 'L'. */
+  length: string;
+  conv: string;
+}
+export type FmtPiece = string | Conversion;
+
+/**
+ * inttypes.h macros as glibc defines them on x86-64 (LP64): 64-bit types are `long`, 8/16/32-bit ones
+ * print as int after promotion.
+ */
+function priMacro(mac: string): string | undefined {
+  const m = /^PRI([diouxX])(8|16|32|64|PTR|MAX|LEAST(?:8|16|32|64)|FAST(?:8|16|32|64))?$/.exec(mac);
+  if (!m) return undefined;
+  const w = m[2] ?? '';
+  const len = w === '64' || w === 'PTR' || w === 'MAX' || w.endsWith('64') || w === 'FAST16' || w === 'FAST32' ? 'l' : '';
+  return len + m[1];
+}
+
+/** Join a declaration's format: C string literals with PRI macros between them. Undefined when not understood. */
+export function joinFormat(fmt: string): string | undefined {
+  let out = '';
+  let i = 0;
+  while (i < fmt.length) {
+    const c = fmt[i]!;
+    if (c === '"') {
+      i++;
+      while (i < fmt.length && fmt[i] !== '"') {
+        if (fmt[i] === '\\' && i + 1 < fmt.length) {
+          const e = fmt[i + 1]!;
+          out += e === 'n' ? '\n' : e === 't' ? '\t' : e === 'r' ? '\r' : e;
+          i += 2;
+        } else out += fmt[i++];
+      }
+      if (i >= fmt.length) return undefined;
+      i++;
+    } else if (/[A-Za-z_]/.test(c)) {
+      let j = i;
+      while (j < fmt.length && /\w/.test(fmt[j]!)) j++;
+      const conv = priMacro(fmt.slice(i, j));
+      if (conv === undefined) return undefined;
+      out += conv;
+      i = j;
+    } else if (/\s/.test(c)) i++;
+    else return undefined;
+  }
+  return out;
+}
+
+const CONV_RE = /^%([-+ #0]*)(\*|\d+)?(?:\.(\*|\d*))?(hh|h|ll|l|z|j|t|L|q)?([diouxXcspfFeEgGaA%])/;
+
+/** Split a joined printf format into literal text and conversions. Undefined when a conversion is not understood. */
+export function compileFormat(joined: string): FmtPiece[] | undefined {
+  const out: FmtPiece[] = [];
+  let lit = '';
+  for (let i = 0; i < joined.length; i++) {
+    const ch = joined[i]!;
+    if (ch !== '%') {
+      lit += ch;
+      continue;
+    }
+    const m = CONV_RE.exec(joined.slice(i));
+    if (!m) return undefined;
+    i += m[0].length - 1;
+    if (m[5] === '%') {
+      lit += '%';
+      continue;
+    }
+    if (lit) out.push(lit);
+    lit = '';
+    out.push({
+      flags: m[1] ?? '',
+      width: m[2] === '*' ? -1 : m[2] ? Number(m[2]) : undefined,
+      precision: m[3] === '*' ? -1 : m[3] !== undefined ? Number(m[3] || '0') : undefined,
+      length: m[4] ?? '',
+      conv: m[5]!,
+    });
+  }
+  if (lit) out.push(lit);
+  return out;
+}
+
+/** An argument value as the simple backend stored it: the u64 word, or the string's text. */
+export type RawArg = bigint | string;
+
+function pad(s: string, c: Conversion, width: number | undefined, numeric: boolean): string {
+  if (width === undefined || s.length >= width) return s;
+  if (c.flags.includes('-')) return s + ' '.repeat(width - s.length);
+  if (numeric && c.flags.includes('0') && c.precision === undefined) {
+    const sign = /^[-+ ]|^0[xX]/.exec(s)?.[0] ?? '';
+    return sign + '0'.repeat(width - s.length) + s.slice(sign.length);
+  }
+  return ' '.repeat(width - s.length) + s;
+}
+
+/** Format one integer conversion of a u64 word (reinterpreted by the conversion's length, as C would). */
+function formatInt(c: Conversion, v: bigint, width: number | undefined, precision: number | undefined): string {
+  const bits = c.length === 'hh' ? 8 : c.length === 'h' ? 16 : c.length === '' ? 32 : 64;
+  let s: string;
+  let sign = '';
+  if (c.conv === 'd' || c.conv === 'i') {
+    let n = BigInt.asIntN(bits, v);
+    if (n < 0n) {
+      sign = '-';
+      n = -n;
+    } else if (c.flags.includes('+')) sign = '+';
+    else if (c.flags.includes(' ')) sign = ' ';
+    s = n.toString(10);
+  } else {
+    const n = BigInt.asUintN(bits, v);
+    const base = c.conv === 'o' ? 8 : c.conv === 'u' ? 10 : 16;
+    s = n.toString(base);
+    if (c.conv === 'X') s = s.toUpperCase();
+    if (c.flags.includes('#') && n !== 0n) s = (c.conv === 'x' ? '0x' : c.conv === 'X' ? '0X' : '0') + s;
+  }
+  if (precision !== undefined) {
+    if (precision === 0 && s === '0') s = '';
+    else if (s.length < precision) s = '0'.repeat(precision - s.length) + s;
+  }
+  return pad(sign + s, c, width, true);
+}
+
+/** printf for trace events: `args` in declaration order. Mismatches print `?` rather than failing. */
+export function formatPieces(pieces: FmtPiece[], args: RawArg[], sanitize: (s: string) => string): string {
+  let out = '';
+  let ai = 0;
+  const next = (): RawArg | undefined => args[ai++];
+  for (const p of pieces) {
+    if (typeof p === 'string') {
+      out += p;
+      continue;
+    }
+    let width = p.width;
+    let precision = p.precision;
+    if (width === -1) {
+      const w = next();
+      width = typeof w === 'bigint' ? Number(BigInt.asIntN(32, w)) : 0;
+    }
+    if (precision === -1) {
+      const w = next();
+      precision = typeof w === 'bigint' ? Math.max(0, Number(BigInt.asIntN(32, w))) : undefined;
+    }
+    const v = next();
+    if (v === undefined) {
+      out += '?';
+      continue;
+    }
+    switch (p.conv) {
+      case 's': {
+        let s = typeof v === 'string' ? v : v === 0n ? '(null)' : '?';
+        if (precision !== undefined) s = s.slice(0, precision);
+        out += pad(sanitize(s), p, width, false);
+        break;
+      }
+      case 'p': {
+        const n = typeof v === 'bigint' ? v : 0n;
+        out += pad(n === 0n ? '(nil)' : '0x' + n.toString(16), p, width, false);
+        break;
+      }
+      case 'c': {
+        const n = typeof v === 'bigint' ? Number(v & 0xffn) : 63;
+        out += pad(sanitize(String.fromCharCode(n)), p, width, false);
+        break;
+      }
+      case 'd':
+      case 'i':
+      case 'u':
+      case 'o':
+      case 'x':
+      case 'X':
+        out += typeof v === 'bigint' ? formatInt(p, v, width, precision) : '?';
+        break;
+      default: {
+        // Floating point: the simple backend stored (uint64_t)value, so only the integer part survived.
+        const n = typeof v === 'bigint' ? Number(BigInt.asIntN(64, v)) : NaN;
+        out += pad(p.conv === 'e' || p.conv === 'E' ? n.toExponential(precision ?? 6) : p.conv === 'g' || p.conv === 'G' ? String(n) : n.toFixed(precision ?? 6), p, width, true);
+      }
+    }
+  }
+  return out;
+}
