@@ -79,7 +79,10 @@ export function explanation(doc: RuleDocText | undefined, fallback: string, maxC
   const why = doc.sections['Why it matters'] ?? doc.sections['Summary'] ?? '';
   const whyParas = paragraphs(why);
   // Long parentheticals are citations and asides (revisions, seeds): a mail-sized explanation drops them.
-  const whyText = whyParas.length ? plainText(whyParas[0]!).replace(/\s*\([^()]{25,}\)/g, '') : fallback;
+  // A paragraph ending in ':' introduces a list: take the list along.
+  let first = whyParas[0] ?? '';
+  for (let i = 1; i < whyParas.length && /:\s*$/.test(first); i++) first += '\n' + whyParas[i]!;
+  const whyText = first ? plainText(first).replace(/\s*\([^()]{25,}\)/g, '') : fallback;
   const whyS = sentences(whyText);
   let out = '';
   for (const s of whyS) {
