@@ -34,9 +34,11 @@ const MAX_XP_BYTES = 1 << 20;
 const MAX_XP_KEEP = 256;
 /** Pending QMP requests waiting for their reply. */
 const MAX_PENDING_CMDS = 64;
-/** Elements buffered per queue epoch (QEMU caps a split ring at 32768 entries). */
-const MAX_ELEMS_PER_EPOCH = 65536;
-const MAX_EVIDENCE = 24;
+/** Descriptors of live-window (or not yet placeable) elements kept at once, over all queues. */
+const MAX_RETAINED_DESCS = 1 << 20;
+/** Descriptors kept per element: a chain never exceeds the 32768-entry maximum queue size. */
+const MAX_DESCS = 32768;
+const MAX_EVIDENCE = 8;
 
 const HEX = '0x[0-9a-fA-F]{1,16}';
 const PATTERNS = {
@@ -180,6 +182,46 @@ interface QueueState {
   /** Keys of live requests submitted for the previous snapshot of this queue (retired on the next one). */
   live: string[];
   epoch: number;
+  /** Slots of the current snapshot already classified and dropped. */
+  counts: Counts;
+}
+
+type Counts = Record<'live' | 'stale' | 'partial' | 'garbage' | 'pending' | 'next' | 'duplicate' | 'unplaced', number>;
+
+function newCounts(): Counts {
+  return { live: 0, stale: 0, partial: 0, garbage: 0, pending: 0, next: 0, duplicate: 0, unplaced: 0 };
+}
+
+type Placement =
+  | { kind: 'next' | 'unplaced' | 'pending' | 'stale' }
+  | { kind: 'window'; pos: number; k: number; used: number };
+
+/**
+ * Where an element sits relative to the live window [used_idx, last_avail_idx) of its queue's status (or, with
+ * no status, of the element's own used.idx/avail.idx, which is approximate).
+ */
+function place(e: Elem, st: QueueStatus | undefined): Placement {
+  if (e.pos === undefined) return { kind: 'next' }; // no index argument: QEMU showed last_avail_idx, not popped yet
+  let used: number;
+  let last: number;
+  let shadow: number | undefined;
+  let num: number;
+  if (st) {
+    used = st.usedIdx;
+    last = st.lastAvailIdx;
+    shadow = st.shadowAvailIdx;
+    num = st.num || 256;
+  } else if (e.usedIdx !== undefined && e.availIdx !== undefined) {
+    used = e.usedIdx;
+    last = e.availIdx;
+    num = 256;
+  } else return { kind: 'unplaced' };
+  const pos = e.pos % num;
+  const windowLen = Math.min((last - used) & 0xffff, num);
+  const k = (((pos - (used % num)) % num) + num) % num;
+  if (k < windowLen) return { kind: 'window', pos, k, used };
+  const pendLen = shadow === undefined ? windowLen : Math.min((shadow - used) & 0xffff, num);
+  return { kind: k < pendLen ? 'pending' : 'stale' };
 }
 
 type Mode =
@@ -278,6 +320,8 @@ class VirtqueueParser implements TextParser {
   private unplaced = 0;
   private unplacedEvidence: Evidence | undefined;
   private gen = 0;
+  /** Descriptors held by buffered elements (bounded by MAX_RETAINED_DESCS). */
+  private retained = 0;
 
   constructor(private readonly ctx: ParserContext) {}
 
@@ -414,7 +458,8 @@ class VirtqueueParser implements TextParser {
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean);
-      if (b.descs.length < 65536) b.descs.push({ addr, len, flags });
+      if (b.descs.length < MAX_DESCS) b.descs.push({ addr, len, flags });
+      else b.broken = `chain longer than ${MAX_DESCS} descriptors`;
       if (b.evidence.length < MAX_EVIDENCE) b.evidence.push(ev);
       return;
     }
@@ -655,7 +700,8 @@ class VirtqueueParser implements TextParser {
     if (avail && typeof avail === 'object') e.availIdx = numOf(avail.idx);
     if (used && typeof used === 'object') e.usedIdx = numOf(used.idx);
     const descs = Array.isArray(r.descs) ? r.descs : [];
-    for (const d of descs.slice(0, 65536)) {
+    if (descs.length > MAX_DESCS) e.broken = `chain longer than ${MAX_DESCS} descriptors`;
+    for (const d of descs.slice(0, MAX_DESCS)) {
       const dd = d as Record<string, unknown> | null;
       const addr = dd ? parseBig(dd.addr) : undefined;
       const len = dd && typeof dd.len === 'number' ? u32(dd.len) : undefined;
@@ -708,7 +754,7 @@ class VirtqueueParser implements TextParser {
     const k = `${device}\u0000${queue}`;
     let q = this.queues.get(k);
     if (!q) {
-      q = { device, queue, elems: [], live: [], epoch: 0 };
+      q = { device, queue, elems: [], live: [], epoch: 0, counts: newCounts() };
       this.queues.set(k, q);
     }
     return q;
@@ -718,7 +764,7 @@ class VirtqueueParser implements TextParser {
     if (device === undefined || queue === undefined) return;
     const q = this.queueOf(device, queue);
     // A new status starts a new snapshot of this queue: classify what the previous one collected.
-    if (q.elems.length > 0) this.finalize(q);
+    this.finalize(q);
     q.status = st;
   }
 
@@ -729,56 +775,44 @@ class VirtqueueParser implements TextParser {
       return;
     }
     const q = this.queueOf(e.device, e.queue);
-    if (q.elems.length >= MAX_ELEMS_PER_EPOCH) return;
+    if (q.status) {
+      // Placed at once: slots outside the live window are only counted, never kept.
+      const at = place(e, q.status);
+      if (at.kind !== 'window') {
+        q.counts[at.kind]++;
+        return;
+      }
+    }
+    if (this.retained + e.descs.length > MAX_RETAINED_DESCS) {
+      q.counts.unplaced++;
+      return;
+    }
+    this.retained += e.descs.length;
     q.elems.push(e);
   }
 
   private finalize(q: QueueState): void {
     const elems = q.elems;
+    const counts = q.counts;
     q.elems = [];
-    if (elems.length === 0) return;
+    q.counts = newCounts();
+    for (const e of elems) this.retained -= e.descs.length;
+    if (elems.length === 0 && Object.values(counts).every((n) => n === 0)) return;
     q.epoch++;
     for (const key of q.live) this.ctx.emit({ kind: 'retire', key });
     q.live = [];
     const st = q.status;
-    const counts = { live: 0, stale: 0, partial: 0, garbage: 0, pending: 0, next: 0, duplicate: 0, unplaced: 0 };
     const seenPos = new Set<number>();
     const seenHead = new Set<string>();
     const cands: { e: Elem; chain: Desc[]; k: number; absPos: number }[] = [];
-    let windowFrom = 'status';
+    const windowFrom = st ? 'status' : 'element';
     for (const e of elems) {
-      if (e.pos === undefined) {
-        counts.next++; // no index argument: QEMU showed position last_avail_idx, not popped yet
+      const at = place(e, st);
+      if (at.kind !== 'window') {
+        counts[at.kind]++;
         continue;
       }
-      let used: number;
-      let last: number;
-      let shadow: number | undefined;
-      let num: number;
-      if (st) {
-        used = st.usedIdx;
-        last = st.lastAvailIdx;
-        shadow = st.shadowAvailIdx;
-        num = st.num || 256;
-      } else if (e.usedIdx !== undefined && e.availIdx !== undefined) {
-        // No status for this queue: the element's own used/avail indexes bound the window (approximate).
-        used = e.usedIdx;
-        last = e.availIdx;
-        num = 256;
-        windowFrom = 'element';
-      } else {
-        counts.unplaced++;
-        continue;
-      }
-      const pos = e.pos % num;
-      const windowLen = Math.min((last - used) & 0xffff, num);
-      const k = (((pos - (used % num)) % num) + num) % num;
-      const pendLen = shadow === undefined ? windowLen : Math.min((shadow - used) & 0xffff, num);
-      if (k >= windowLen) {
-        if (k < pendLen) counts.pending++;
-        else counts.stale++;
-        continue;
-      }
+      const { pos, k, used } = at;
       if (seenPos.has(pos)) {
         counts.duplicate++;
         continue;
