@@ -7,7 +7,7 @@
 // of QEMU <= 2.x and the zoned events of QEMU 8.0.
 import type { LineRecord, PatternMatch, TextFormatDef, TextParser, ParserContext } from './types.js';
 import { evidenceOf } from './match.js';
-import { compileDecl, fieldValue, matchTemplate, type FieldKind, type Template } from './qemu/decl.js';
+import { compileDecl, fieldsOf, matchTemplate, scanTemplate, type Template } from './qemu/decl.js';
 import { VirtioAssembler, type QemuEvent } from './qemu/events.js';
 
 /** Declarations whose arguments blkscope reads or whose layout it checks. Others are accepted as unknown events. */
@@ -63,9 +63,31 @@ const DECLS = [
   'qcow2_cache_entry_flush(void *co, int c, int i) "co %p is_l2_cache %d index %d"',
 ];
 
+type Value = number | bigint | string;
+type ArgsBuilder = (v: Value[]) => Record<string, Value>;
+
+interface Variant {
+  t: Template;
+  /** Field count (length of the value array). */
+  n: number;
+  /** Builds the args object with one fixed shape per variant (monomorphic property access downstream). */
+  build: ArgsBuilder;
+}
+
 interface EventSpec {
-  templates: Template[];
-  kinds: Record<string, FieldKind>;
+  /** The event name as a constant (internalised) string. */
+  name: string;
+  variants: Variant[];
+}
+
+/**
+ * Compiles `(v) => ({ vdev: v[0], req: v[1], ... })` for a field list. The names come from the declaration
+ * table above and are checked to be identifiers, so the generated code is fixed text.
+ */
+function makeBuilder(names: string[]): ArgsBuilder {
+  for (const n of names) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(n)) throw new Error(`qemu-log: bad field name ${n}`);
+  const body = `return {${names.map((n, i) => `${JSON.stringify(n)}: v[${i}]`).join(', ')}};`;
+  return new Function('v', body) as ArgsBuilder;
 }
 
 const SPECS = new Map<string, EventSpec>();
@@ -73,9 +95,22 @@ for (const d of DECLS) {
   const t = compileDecl(d);
   if (!t) throw new Error(`qemu-log: bad declaration ${d}`);
   let s = SPECS.get(t.name);
-  if (!s) SPECS.set(t.name, (s = { templates: [], kinds: {} }));
-  s.templates.push(t);
-  for (const p of t.parts) if ('field' in p) s.kinds[p.field] = p.kind;
+  if (!s) SPECS.set(t.name, (s = { name: t.name, variants: [] }));
+  const { names } = fieldsOf(t);
+  s.variants.push({ t, n: names.length, build: makeBuilder(names) });
+}
+
+function nameHash(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0;
+  return h;
+}
+const BY_HASH = new Map<number, EventSpec[]>();
+for (const spec of SPECS.values()) {
+  const h = nameHash(spec.name);
+  const l = BY_HASH.get(h);
+  if (l) l.push(spec);
+  else BY_HASH.set(h, [spec]);
 }
 
 /** Names of QEMU trace-event prefixes used to accept unknown bare lines (without TID@SEC.USEC:). */
@@ -83,62 +118,108 @@ const BARE_FAMILIES = /^(?:virtio|virtqueue|vhost|blk|bdrv|qcow2|qed|luring|laio
 
 const LINE_RE = /^(?:(?<tid>\d+)@(?<sec>\d+)\.(?<usec>\d{6}):)?(?<event>[a-z][a-z0-9_]*)(?: (?<body>.*))?$/;
 
+/** A matched line: the event, its prefix values and its field values (groups are built only when asked for). */
+class QemuMatch implements PatternMatch {
+  readonly pattern = 'event';
+  constructor(
+    readonly text: string,
+    readonly event: string,
+    readonly prefixEnd: number,
+    readonly tid: number | undefined,
+    readonly time: number | undefined,
+    readonly variant: Variant | undefined,
+    readonly vals: Value[] | undefined,
+  ) {}
+
+  /** Named groups as text, like LINE_RE plus the event's fields (samples, generic callers). */
+  get groups(): Record<string, string | undefined> {
+    const m = LINE_RE.exec(this.text);
+    const g: Record<string, string | undefined> = { ...(m?.groups ?? {}) };
+    if (this.variant) {
+      const body = g.body ?? '';
+      matchTemplate(this.variant.t, body, 0, g);
+    }
+    return g;
+  }
+}
+
 /** Fast matcher: prefix by hand, the event name, then the event's own layout. */
 export function matchQemuLog(text: string): PatternMatch | 'malformed' | null {
   const n = text.length;
   let pos = 0;
-  let tid: string | undefined;
-  let sec: string | undefined;
-  let usec: string | undefined;
+  let tid: number | undefined;
+  let time: number | undefined;
   const c0 = text.charCodeAt(0);
   if (c0 >= 48 && c0 <= 57) {
     // TID@SEC.USEC:
-    let i = 1;
-    while (i < n && isDigit(text.charCodeAt(i))) i++;
-    if (text.charCodeAt(i) !== 64 /* @ */) return null;
-    const at = i;
-    i++;
+    let t = 0;
+    let i = 0;
+    let c = c0;
+    while (c >= 48 && c <= 57) {
+      t = t * 10 + (c - 48);
+      c = text.charCodeAt(++i);
+    }
+    if (c !== 64 /* @ */) return null;
+    c = text.charCodeAt(++i);
     const s0 = i;
-    while (i < n && isDigit(text.charCodeAt(i))) i++;
-    if (i === s0 || text.charCodeAt(i) !== 46 /* . */) return null;
-    const dot = i;
-    i++;
+    let sec = 0;
+    while (c >= 48 && c <= 57) {
+      sec = sec * 10 + (c - 48);
+      c = text.charCodeAt(++i);
+    }
+    if (i === s0 || c !== 46 /* . */) return null;
+    c = text.charCodeAt(++i);
     const u0 = i;
-    while (i < n && isDigit(text.charCodeAt(i))) i++;
-    if (i - u0 !== 6 || text.charCodeAt(i) !== 58 /* : */) return null;
-    tid = text.slice(0, at);
-    sec = text.slice(s0, dot);
-    usec = text.slice(u0, i);
+    let usec = 0;
+    while (c >= 48 && c <= 57) {
+      usec = usec * 10 + (c - 48);
+      c = text.charCodeAt(++i);
+    }
+    if (i - u0 !== 6 || c !== 58 /* : */) return null;
+    tid = t;
+    time = sec + usec / 1e6;
     pos = i + 1;
   }
-  // event name
+  const prefixEnd = pos;
+  // event name, hashed while scanning (no slice for known events)
   const e0 = pos;
+  let h = 0;
   while (pos < n) {
     const c = text.charCodeAt(pos);
-    if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95) pos++;
-    else break;
+    if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95) {
+      h = (Math.imul(h, 31) + c) | 0;
+      pos++;
+    } else break;
   }
   if (pos === e0 || (pos < n && text.charCodeAt(pos) !== 32)) return tid !== undefined ? 'malformed' : null;
-  const event = text.slice(e0, pos);
   const bodyStart = pos < n ? pos + 1 : n;
-  const spec = SPECS.get(event);
-  if (!spec) {
-    if (tid === undefined && !BARE_FAMILIES.test(event)) return null;
-    const groups: Record<string, string | undefined> = { tid, sec, usec, event, body: text.slice(bodyStart) };
-    return { pattern: 'event', groups };
+  let spec: EventSpec | undefined;
+  const cands = BY_HASH.get(h);
+  if (cands) {
+    for (const c of cands) {
+      if (c.name.length === pos - e0 && text.startsWith(c.name, e0)) {
+        spec = c;
+        break;
+      }
+    }
   }
-  for (const t of spec.templates) {
-    const groups: Record<string, string | undefined> = { tid, sec, usec, event };
-    if (matchTemplate(t, text, bodyStart, groups)) return { pattern: 'event', groups };
+  if (!spec) {
+    const event = text.slice(e0, pos);
+    if (tid === undefined && !BARE_FAMILIES.test(event)) return null;
+    return new QemuMatch(text, event, prefixEnd, tid, time, undefined, undefined);
+  }
+  return matchSpec(spec, text, bodyStart, prefixEnd, tid, time);
+}
+
+function matchSpec(spec: EventSpec, text: string, bodyStart: number, prefixEnd: number, tid: number | undefined, time: number | undefined): PatternMatch | 'malformed' {
+  for (const v of spec.variants) {
+    const vals: Value[] = new Array<Value>(v.n);
+    if (scanTemplate(v.t, text, bodyStart, vals)) return new QemuMatch(text, spec.name, prefixEnd, tid, time, v, vals);
   }
   return 'malformed';
 }
 
-function isDigit(c: number): boolean {
-  return c >= 48 && c <= 57;
-}
-
-const SKIP_GROUPS = new Set(['tid', 'sec', 'usec', 'event', 'body']);
+const EMPTY: Record<string, Value> = Object.freeze({}) as Record<string, Value>;
 
 class QemuLogParser implements TextParser {
   private readonly asm: VirtioAssembler;
@@ -147,23 +228,20 @@ class QemuLogParser implements TextParser {
   }
 
   line(rec: LineRecord, m: PatternMatch): void {
-    const g = m.groups;
-    const name = g.event!;
-    const spec = SPECS.get(name);
-    const args: Record<string, number | bigint | string> = {};
-    if (spec) {
-      for (const k in g) {
-        if (SKIP_GROUPS.has(k)) continue;
-        const v = g[k];
-        if (v === undefined) continue;
-        args[k] = fieldValue(spec.kinds[k] ?? 's', v);
-      }
+    let qm: QemuMatch | undefined = m instanceof QemuMatch ? m : undefined;
+    if (!qm) {
+      // A match made elsewhere (rejoined line): parse the text again.
+      const again = matchQemuLog(rec.text);
+      if (!(again instanceof QemuMatch)) return;
+      qm = again;
     }
-    const ev: QemuEvent = { name, args, evidence: evidenceOf(rec) };
-    if (g.tid !== undefined) {
-      ev.tid = Number(g.tid);
-      ev.time = Number(g.sec) + Number(g.usec) / 1e6;
-    }
+    const ev: QemuEvent = {
+      name: qm.event,
+      args: qm.variant ? qm.variant.build(qm.vals!) : EMPTY,
+      time: qm.time,
+      tid: qm.tid,
+      evidence: evidenceOf(rec),
+    };
     this.asm.event(ev);
   }
 
@@ -246,7 +324,7 @@ export const qemuLog: TextFormatDef = {
       if (!l) continue;
       considered++;
       const m = matchQemuLog(l);
-      if (m && m !== 'malformed' && (m.groups.tid !== undefined || KNOWN_CORE.has(m.groups.event!) || SPECS.has(m.groups.event!))) hits++;
+      if (m instanceof QemuMatch && (m.tid !== undefined || KNOWN_CORE.has(m.event) || SPECS.has(m.event))) hits++;
     }
     if (hits === 0 || considered === 0) return 0;
     return Math.min(1, 0.4 + (0.6 * hits) / considered);

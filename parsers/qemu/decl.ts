@@ -5,7 +5,12 @@
 
 export type FieldKind = 'p' | 'd' | 'u' | 'x' | 's' | 'c';
 
-export type Part = { lit: string } | { field: string; kind: FieldKind };
+/** One piece of a format: a literal (`lit`) or a field (`field`, `kind`). One shape for all parts (monomorphic). */
+export interface Part {
+  lit?: string;
+  field?: string;
+  kind?: FieldKind;
+}
 
 export interface Template {
   name: string;
@@ -91,13 +96,13 @@ export function compileDecl(line: string): Template | undefined {
     const conv = cm[1]!;
     const kind: FieldKind =
       conv === 'p' ? 'p' : conv === 'd' || conv === 'i' ? 'd' : conv === 'u' ? 'u' : conv === 'x' || conv === 'X' ? 'x' : conv === 'c' ? 'c' : 's';
-    if (lit) parts.push({ lit });
+    if (lit) parts.push({ lit, field: undefined, kind: undefined });
     lit = '';
     const arg = args[argIdx++] ?? `arg${argIdx}`;
-    parts.push({ field: arg, kind });
+    parts.push({ lit: undefined, field: arg, kind });
     k += cm[0].length - 1;
   }
-  if (lit) parts.push({ lit });
+  if (lit) parts.push({ lit, field: undefined, kind: undefined });
   return { name, args, parts };
 }
 
@@ -117,7 +122,7 @@ export function matchTemplate(t: Template, s: string, pos: number, out: Record<s
   const n = s.length;
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i]!;
-    if ('lit' in part) {
+    if (part.lit !== undefined) {
       if (!s.startsWith(part.lit, pos)) return false;
       pos += part.lit.length;
       continue;
@@ -155,7 +160,7 @@ export function matchTemplate(t: Template, s: string, pos: number, out: Record<s
       case 's': {
         const next = parts[i + 1];
         if (!next) pos = n;
-        else if ('lit' in next) {
+        else if (next.lit !== undefined) {
           const at = s.indexOf(next.lit, pos);
           if (at < 0) return false;
           pos = at;
@@ -163,7 +168,7 @@ export function matchTemplate(t: Template, s: string, pos: number, out: Record<s
         break;
       }
     }
-    out[part.field] = s.slice(start, pos);
+    out[part.field!] = s.slice(start, pos);
   }
   return pos === n;
 }
@@ -186,4 +191,95 @@ export function fieldValue(kind: FieldKind, text: string): number | bigint | str
       return b <= BigInt(Number.MAX_SAFE_INTEGER) && b >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(b) : b;
     }
   }
+}
+
+/** A compiled template's field names and kinds in order (for scanTemplate's value array). */
+export function fieldsOf(t: Template): { names: string[]; kinds: FieldKind[] } {
+  const names: string[] = [];
+  const kinds: FieldKind[] = [];
+  for (const p of t.parts) {
+    if (p.field !== undefined) {
+      names.push(p.field);
+      kinds.push(p.kind!);
+    }
+  }
+  return { names, kinds };
+}
+
+/**
+ * Fast variant of matchTemplate: stores field values (numbers parsed while scanning, pointers and strings as
+ * text) in `vals` by field position. No keyed stores on objects: this runs once per trace line.
+ */
+export function scanTemplate(t: Template, s: string, pos: number, vals: (number | bigint | string)[]): boolean {
+  const parts = t.parts;
+  const n = s.length;
+  let f = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
+    const lit = part.lit;
+    if (lit !== undefined) {
+      const ln = lit.length;
+      if (pos + ln > n) return false;
+      for (let j = 0; j < ln; j++) if (s.charCodeAt(pos + j) !== lit.charCodeAt(j)) return false;
+      pos += ln;
+      continue;
+    }
+    const kind = part.kind!;
+    const start = pos;
+    if (kind === 'p') {
+      if (s.charCodeAt(pos) === 48 && s.charCodeAt(pos + 1) === 120) {
+        pos += 2;
+        const h = pos;
+        let c = s.charCodeAt(pos);
+        while ((c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70)) c = s.charCodeAt(++pos);
+        if (pos === h) return false;
+      } else if (s.startsWith('(nil)', pos)) pos += 5;
+      else return false;
+      vals[f++] = s.slice(start, pos);
+    } else if (kind === 'u' || kind === 'd') {
+      let neg = false;
+      if (kind === 'd' && s.charCodeAt(pos) === 45) {
+        neg = true;
+        pos++;
+      }
+      const d = pos;
+      let v = 0;
+      let c = s.charCodeAt(pos);
+      while (c >= 48 && c <= 57) {
+        v = v * 10 + (c - 48);
+        c = s.charCodeAt(++pos);
+      }
+      if (pos === d) return false;
+      vals[f++] = pos - d > 15 ? fieldValue(kind, s.slice(start, pos)) : neg ? -v : v;
+    } else if (kind === 'x') {
+      const h = pos;
+      let v = 0;
+      let c = s.charCodeAt(pos);
+      for (;;) {
+        let dv: number;
+        if (c >= 48 && c <= 57) dv = c - 48;
+        else if (c >= 97 && c <= 102) dv = c - 87;
+        else if (c >= 65 && c <= 70) dv = c - 55;
+        else break;
+        v = v * 16 + dv;
+        c = s.charCodeAt(++pos);
+      }
+      if (pos === h) return false;
+      vals[f++] = pos - h > 13 ? fieldValue('x', s.slice(h, pos)) : v;
+    } else if (kind === 'c') {
+      if (pos >= n) return false;
+      pos++;
+      vals[f++] = s.slice(start, pos);
+    } else {
+      const next = parts[i + 1];
+      if (!next) pos = n;
+      else if (next.lit !== undefined) {
+        const at = s.indexOf(next.lit, pos);
+        if (at < 0) return false;
+        pos = at;
+      } else return false;
+      vals[f++] = s.slice(start, pos);
+    }
+  }
+  return pos === n;
 }

@@ -42,10 +42,7 @@ export interface VirtioAssemblerOptions {
 /** Pointer argument as lower-case hex text ("0x55c2..."); NULL ("(nil)", 0) is "0x0". */
 export function ptrArg(v: number | bigint | string | undefined): string | undefined {
   if (v === undefined) return undefined;
-  if (typeof v === 'string') {
-    if (v === '(nil)') return '0x0';
-    return v.toLowerCase();
-  }
+  if (typeof v === 'string') return v === '(nil)' ? '0x0' : v; // glibc %p prints lower-case hex
   return '0x' + v.toString(16);
 }
 
@@ -164,7 +161,7 @@ export class VirtioAssembler {
   private readonly fileNodes = new Set<string>();
   /** Last qcow2 event per thread (context of the next file-node write). */
   private readonly lastQcow2 = new Map<number, { name: string; offset?: number }>();
-  private readonly counts: Record<string, number> = {};
+  private readonly counts = new Map<string, number>();
   private unknown = 0;
   private batches = 0;
   private events = 0;
@@ -178,7 +175,7 @@ export class VirtioAssembler {
   }
 
   private count(name: string): void {
-    this.counts[name] = (this.counts[name] ?? 0) + 1;
+    this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
   }
 
   event(ev: QemuEvent): void {
@@ -190,6 +187,7 @@ export class VirtioAssembler {
     if (wait) {
       this.awaitingFill.delete(tid);
       if (name === 'virtqueue_fill' && ptrArg(ev.args.elem) === wait.elem) {
+        this.count(name);
         this.finish(wait, ev);
         return;
       }
@@ -288,7 +286,7 @@ export class VirtioAssembler {
     // Requests still open: submit the ones not yet submitted so that they are counted (never completed).
     for (const p of this.open.values()) if (!p.submitted) this.submit(p);
     const data: Record<string, unknown> = {
-      qemu: { events: this.events, unknownEvents: this.unknown, merges: this.batches, byEvent: { ...this.counts } },
+      qemu: { events: this.events, unknownEvents: this.unknown, merges: this.batches, byEvent: Object.fromEntries(this.counts) },
     };
     this.ctx.emit({
       kind: 'diag',

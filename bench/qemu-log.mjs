@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+// Bench: QEMU log-backend trace (virtio-blk) analysed by `blkscope analyze --json`.
+// Generates a trace of the shape seen in ../shared/realtraces/run1 (TID@SEC.USEC:event args; per request
+// notify, alloc, pop, handle, blk_co_*, qcow2_* for writes, rw_complete, req_complete, fill, flush, irqfd;
+// up to 4 requests in flight, a flush every 32 writes) streamed to a temp file, then runs the CLI under
+// /usr/bin/time -v and reports lines/s and peak RSS.
+// Usage: npm run build && node bench/qemu-log.mjs [sizeMB=1024] [--keep]
+import { createWriteStream, statSync, unlinkSync, mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const sizeMB = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 1024);
+const keep = process.argv.includes('--keep');
+const target = sizeMB * 1024 * 1024;
+const dir = mkdtempSync(join(tmpdir(), 'blkscope-bench-'));
+const file = join(dir, 'qemu-log.trace');
+
+const hex = (n) => '0x' + n.toString(16);
+const VDEV = '0x563dcaab0600';
+const VQ = '0x7f7410ad8010';
+const BLK = '0x563dca068ea0';
+const BS = '0x563dca06b6d0';
+const TID = 4887;
+
+async function generate() {
+  const out = createWriteStream(file, { highWaterMark: 1 << 22 });
+  let bytes = 0;
+  let lines = 0;
+  let usec = 0;
+  let sec = 1795471911;
+  let buf = '';
+  let writes = 0;
+  let reqs = 0;
+  const ts = () => {
+    usec += 3 + (reqs & 7);
+    if (usec >= 1000000) {
+      usec -= 1000000;
+      sec++;
+    }
+    return `${TID}@${sec}.${String(usec).padStart(6, '0')}:`;
+  };
+  const emit = (s) => {
+    buf += ts() + s + '\n';
+    lines++;
+  };
+  const flushBuf = async () => {
+    bytes += Buffer.byteLength(buf);
+    if (!out.write(buf)) await new Promise((r) => out.once('drain', r));
+    buf = '';
+  };
+  let sector = 2048;
+  while (bytes < target) {
+    // a batch of up to 4 requests popped together, completed in reverse order
+    const n = 1 + (reqs % 4);
+    const batch = [];
+    emit(`virtio_queue_notify vdev ${VDEV} n 0 vq ${VQ}`);
+    for (let i = 0; i < n; i++) {
+      const elem = hex(0x563dc9f89800 + i * 0x1000);
+      const write = (reqs + i) % 3 === 0;
+      const nsec = 8 << (reqs % 5);
+      const flush = write && ++writes % 32 === 0;
+      emit(`virtqueue_alloc_element elem ${elem} size 240 in_num ${write ? 1 : 2} out_num ${write ? 2 : 1}`);
+      if (flush) {
+        emit(`virtqueue_pop vq ${VQ} elem ${elem} in_num 1 out_num 1`);
+        batch.push({ elem, len: 1, rw: false });
+      } else {
+        emit(`virtqueue_pop vq ${VQ} elem ${elem} in_num ${write ? 1 : 2} out_num ${write ? 2 : 1}`);
+        emit(`virtio_blk_handle_${write ? 'write' : 'read'} vdev ${VDEV} req ${elem} sector ${sector} nsectors ${nsec}`);
+        emit(`blk_co_p${write ? 'writev' : 'readv'} blk ${BLK} bs ${BS} offset ${sector * 512} bytes ${nsec * 512} flags 0x8`);
+        if (write) {
+          emit(`qcow2_writev_start_req co 0x563dcad67200 offset ${hex(sector * 512)} bytes ${nsec * 512}`);
+          emit(`qcow2_writev_data co 0x563dcad67200 offset ${hex(0x50000 + sector * 512)}`);
+          emit(`qcow2_writev_done_req co 0x563dcad67200 ret 0`);
+        }
+        batch.push({ elem, len: write ? 1 : nsec * 512 + 1, rw: true });
+        sector = (sector + nsec) % 200000000;
+      }
+      reqs++;
+    }
+    for (const r of batch.reverse()) {
+      if (r.rw) emit(`virtio_blk_rw_complete vdev ${VDEV} req ${r.elem} ret 0`);
+      emit(`virtio_blk_req_complete vdev ${VDEV} req ${r.elem} status 0`);
+      emit(`virtqueue_fill vq ${VQ} elem ${r.elem} len ${r.len} idx 0`);
+      emit(`virtqueue_flush vq ${VQ} count 1`);
+      emit(`virtio_notify_irqfd vdev ${VDEV} vq ${VQ}`);
+    }
+    if (buf.length > 1 << 20) await flushBuf();
+  }
+  await flushBuf();
+  await new Promise((r) => out.end(r));
+  return { lines, requests: reqs, bytes: statSync(file).size };
+}
+
+const t0 = Date.now();
+const gen = await generate();
+console.log(`generated ${file}: ${(gen.bytes / 1048576).toFixed(0)} MiB, ${gen.lines} lines, ${gen.requests} requests in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+const cli = new URL('../dist/src/cli/main.js', import.meta.url).pathname;
+const r = spawnSync('/usr/bin/time', ['-v', process.execPath, cli, 'analyze', '--json', file], {
+  stdio: ['ignore', 'ignore', 'pipe'],
+  maxBuffer: 1 << 26,
+});
+const err = r.stderr.toString();
+const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(err);
+const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(err);
+const secs = wall ? Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]) : NaN;
+console.log(`exit ${r.status}; wall ${secs.toFixed(1)} s; ${(gen.lines / secs / 1e6).toFixed(2)} M lines/s; ${(gen.bytes / 1048576 / secs).toFixed(0)} MiB/s; peak RSS ${rss ? (Number(rss[1]) / 1024).toFixed(0) : '?'} MiB`);
+if (r.status !== 0 && r.status !== 1) console.log(err.split('\n').slice(0, 20).join('\n'));
+if (!keep) unlinkSync(file);
+else console.log(`kept ${file}`);
