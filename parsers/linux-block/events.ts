@@ -170,7 +170,7 @@ export interface BlkStatsData {
   devices: Record<string, BlkDeviceStats>;
   latency: Record<string, Partial<Record<LatencyMetric, LatencyStat>>>;
   /** Assembler-level counters: requests built, orphans, requeues, splits... */
-  assembler: Record<string, number>;
+  blkAssembler: Record<string, number>;
 }
 
 function rw(): RW {
@@ -311,8 +311,14 @@ class BttDevice {
     return out;
   }
 
+  /** btt ignores a device's events until its first Q (or A) with data ("pre-culling"). */
+  started = false;
+
   queue(start: number, nsec: number, t: number): void {
-    if (this.byStart.has(start)) return; // rb_insert refuses a second Q with the same start
+    this.started = true;
+    // A second Q with the same start replaces the first, which leaves without a Q2C (as btt 2.09 does).
+    const old = this.byStart.get(start);
+    if (old) this.remove(old);
     const q: BttQ = { start, end: start + nsec, t, g: -1, i: -1, m: -1, d: -1 };
     this.byStart.set(start, q);
     const a = this.qs;
@@ -573,13 +579,13 @@ export class BlkAssembler {
       case 'F':
         st.merged[k]++;
         by.merged[k] += bytes;
-        if (bytes) d.btt.merge(sector, t);
+        if (bytes && d.btt.started) d.btt.merge(sector, t);
         break;
       case 'G':
-        if (bytes) d.btt.getrq(sector, t);
+        if (bytes && d.btt.started) d.btt.getrq(sector, t);
         break;
       case 'I':
-        if (bytes) d.btt.insert(sector, t);
+        if (bytes && d.btt.started) d.btt.insert(sector, t);
         break;
       case 'R':
         if (cur[k]) cur[k]--;
@@ -590,13 +596,13 @@ export class BlkAssembler {
         st.dispatched[k]++;
         by.dispatched[k] += bytes;
         if (++cur[k] > st.depth[k]) st.depth[k] = cur[k];
-        if (bytes) d.btt.issue(sector, nsec, t);
+        if (bytes && d.btt.started) d.btt.issue(sector, nsec, t);
         break;
       case 'C':
         if (cur[k]) cur[k]--;
         st.completed[k]++;
         by.completed[k] += bytes;
-        if (bytes) d.btt.complete(sector, nsec, t);
+        if (bytes && d.btt.started) d.btt.complete(sector, nsec, t);
         break;
       case 'U':
         st.unplugs.io++;
@@ -969,7 +975,7 @@ export class BlkAssembler {
       queuedLeft += d.nQueued;
       pendingLeft += d.pending.length;
     }
-    return { devices, latency, assembler: { ...this.counters, queuedLeft, pendingLeft } };
+    return { devices, latency, blkAssembler: { ...this.counters, queuedLeft, pendingLeft } };
   }
 }
 

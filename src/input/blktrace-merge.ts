@@ -1,0 +1,324 @@
+// blktrace writes one file per CPU (<base>.blktrace.<cpu>); blkparse -i <base> reads them all and merges
+// the records by time. expandBlktraceInputs() does the same for blkscope's inputs:
+//  - "vda.blktrace.0 vda.blktrace.1 ..." (any order, other inputs in between) become one merged source;
+//  - a base name "vda" (no such file, but vda.blktrace.* exist) expands like blkparse's -i;
+//  - a single per-CPU file, "-" (stdin) and every other input stay as they are.
+// The merge streams: it holds one partly read chunk per file and a heap of the files' next record times.
+// Records are framed by hand (magic, pdu_len: parsers/linux-block/blk-io-trace.ts). Garbage in a file is
+// passed through as it is (the parser reports it and resyncs); a truncated last record of a file is passed
+// at the very end. The parser names the real file and byte offset through MERGED_ORIGINS.
+import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { fileSource, stdinSource, InputError, describeFsError, type InputSource } from './sources.js';
+import { HDR, magicAt, resync, timeAt } from '../../parsers/linux-block/blk-io-trace.js';
+import { MERGED_ORIGINS, type OriginResolver } from '../../parsers/linux-block/origins.js';
+
+const PER_CPU = /^(.*)\.blktrace\.(\d+)$/;
+const OUT_CHUNK = 256 * 1024;
+/** Output chunks whose origins are kept (covers the pipeline's 256 KiB detection head). */
+const KEEP_CHUNKS = 8;
+
+/** Per-CPU files of base name `base` ("dir/vda" -> dir/vda.blktrace.N), sorted by CPU; [] when none. */
+export function blktraceFilesOf(base: string): string[] {
+  const dir = dirname(base);
+  const stem = basename(base) + '.blktrace.';
+  let names: string[];
+  try {
+    names = readdirSync(dir === '' ? '.' : dir);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => n.startsWith(stem) && /^\d+$/.test(n.slice(stem.length)))
+    .sort((a, b) => Number(a.slice(stem.length)) - Number(b.slice(stem.length)))
+    .map((n) => (dir === '.' && !base.startsWith('./') ? n : join(dir, n)));
+}
+
+function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Turn command-line inputs into sources: per-CPU blktrace files of one base are merged into one source
+ * (at the position of the first of them); a base name expands to its per-CPU files; "-" is stdin.
+ */
+export function expandBlktraceInputs(paths: string[], stdin?: NodeJS.ReadableStream): InputSource[] {
+  const groups = new Map<string, string[]>();
+  const order: ({ kind: 'plain'; path: string } | { kind: 'group'; base: string })[] = [];
+  for (const p of paths) {
+    if (p === '-') {
+      order.push({ kind: 'plain', path: p });
+      continue;
+    }
+    const m = PER_CPU.exec(p);
+    let base: string | undefined;
+    let files: string[] = [];
+    if (m && isFile(p)) {
+      base = m[1]!;
+      files = [p];
+    } else if (!existsSync(p)) {
+      const found = blktraceFilesOf(p);
+      if (found.length > 0) {
+        base = p;
+        files = found;
+      }
+    }
+    if (base === undefined) {
+      order.push({ kind: 'plain', path: p });
+      continue;
+    }
+    const g = groups.get(base);
+    if (g) {
+      for (const f of files) if (!g.includes(f)) g.push(f);
+    } else {
+      groups.set(base, [...files]);
+      order.push({ kind: 'group', base });
+    }
+  }
+  return order.map((o) => {
+    if (o.kind === 'plain') return o.path === '-' ? stdinSource(stdin) : fileSource(o.path);
+    const files = groups.get(o.base)!;
+    if (files.length === 1) return fileSource(files[0]!);
+    files.sort((a, b) => Number(PER_CPU.exec(a)![2]) - Number(PER_CPU.exec(b)![2]));
+    return mergedBlktraceSource(files, `${o.base}.blktrace.*`);
+  });
+}
+
+/** One file being merged: a window of its bytes and the next record's position and time. */
+class FileCursor {
+  buf: Buffer = Buffer.alloc(0);
+  /** File offset of buf[0]. */
+  bufOffset = 0;
+  pos = 0;
+  eof = false;
+  time = 0;
+  private readonly it: AsyncIterator<Buffer>;
+
+  constructor(
+    readonly file: string,
+    readonly index: number,
+  ) {
+    this.it = (createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  }
+
+  /** Make at least `n` bytes available at pos (false at end of file). */
+  async need(n: number): Promise<boolean> {
+    while (this.buf.length - this.pos < n) {
+      if (this.eof) return false;
+      let r: IteratorResult<Buffer>;
+      try {
+        r = await this.it.next();
+      } catch (e) {
+        throw new InputError(this.file, describeFsError(e));
+      }
+      if (r.done) {
+        this.eof = true;
+        return false;
+      }
+      const rest = this.buf.subarray(this.pos);
+      this.bufOffset += this.pos;
+      this.buf = rest.length ? Buffer.concat([rest, r.value]) : r.value;
+      this.pos = 0;
+    }
+    return true;
+  }
+}
+
+type Step =
+  | { kind: 'record'; len: number }
+  | { kind: 'garbage'; len: number }
+  | { kind: 'tail'; len: number }
+  | { kind: 'end' };
+
+/** Frame the next thing at the cursor: a whole record (time set), a garbage run, the truncated tail, or the end. */
+async function frame(c: FileCursor): Promise<Step> {
+  if (!(await c.need(4))) {
+    const left = c.buf.length - c.pos;
+    return left > 0 ? { kind: 'tail', len: left } : { kind: 'end' };
+  }
+  const o = magicAt(c.buf, c.pos);
+  if (!o) {
+    // Garbage: pass it up to the next plausible record start (the parser reports it with this file's offset).
+    for (;;) {
+      const next = resync(c.buf, c.pos + 1);
+      if (magicAt(c.buf, next) || c.eof) return { kind: 'garbage', len: (magicAt(c.buf, next) ? next : c.buf.length) - c.pos };
+      if (next > c.pos) return { kind: 'garbage', len: next - c.pos };
+      await c.need(c.buf.length - c.pos + 4096);
+    }
+  }
+  if (!(await c.need(HDR))) return { kind: 'tail', len: c.buf.length - c.pos };
+  const le = o === 'le';
+  const len = HDR + (le ? c.buf.readUInt16LE(c.pos + 46) : c.buf.readUInt16BE(c.pos + 46));
+  if (!(await c.need(len))) return { kind: 'tail', len: c.buf.length - c.pos };
+  c.time = timeAt(c.buf, c.pos, le);
+  return { kind: 'record', len };
+}
+
+class Origins implements OriginResolver {
+  private chunks: { start: number; end: number; at: Float64Array; file: Uint16Array; off: Float64Array; n: number }[] = [];
+  private cur = 0;
+  constructor(private readonly files: string[]) {}
+
+  add(start: number, end: number, at: number[], file: number[], off: number[]): void {
+    this.chunks.push({ start, end, at: Float64Array.from(at), file: Uint16Array.from(file), off: Float64Array.from(off), n: at.length });
+    if (this.chunks.length > KEEP_CHUNKS) {
+      this.chunks.shift();
+      if (this.cur > 0) this.cur--;
+    }
+  }
+
+  resolve(offset: number): { file: string; offset: number } | undefined {
+    const cs = this.chunks;
+    if (cs.length === 0) return undefined;
+    let k = this.cur < cs.length ? this.cur : 0;
+    if (offset < cs[k]!.start) k = 0;
+    while (k < cs.length && offset >= cs[k]!.end) k++;
+    if (k >= cs.length || offset < cs[k]!.start) return undefined;
+    this.cur = k;
+    const c = cs[k]!;
+    let lo = 0;
+    let hi = c.n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (c.at[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { file: this.files[c.file[lo]!]!, offset: c.off[lo]! + (offset - c.at[lo]!) };
+  }
+}
+
+/** One source reading `files` (per-CPU blktrace files of one trace) merged by record time. */
+export function mergedBlktraceSource(files: string[], name: string): InputSource {
+  const origins = new Origins(files);
+  MERGED_ORIGINS.set(name, origins);
+  return {
+    name,
+    async *chunks() {
+      for (const f of files) {
+        try {
+          if (statSync(f).isDirectory()) throw new InputError(f, 'is a directory');
+        } catch (e) {
+          if (e instanceof InputError) throw e;
+          throw new InputError(f, describeFsError(e));
+        }
+      }
+      const cursors = files.map((f, i) => new FileCursor(f, i));
+      let out: Buffer = Buffer.allocUnsafe(OUT_CHUNK);
+      let outLen = 0;
+      let outStart = 0;
+      let at: number[] = [];
+      let fi: number[] = [];
+      let fo: number[] = [];
+      const tails: { c: FileCursor; len: number }[] = [];
+      const emit = (c: FileCursor, len: number): void => {
+        if (outLen + len > out.length) out = growTo(out, outLen, outLen + len);
+        c.buf.copy(out, outLen, c.pos, c.pos + len);
+        at.push(outStart + outLen);
+        fi.push(c.index);
+        fo.push(c.bufOffset + c.pos);
+        outLen += len;
+        c.pos += len;
+      };
+      const flush = (): Buffer => {
+        const chunk = Buffer.from(out.subarray(0, outLen));
+        origins.add(outStart, outStart + outLen, at, fi, fo);
+        outStart += outLen;
+        outLen = 0;
+        at = [];
+        fi = [];
+        fo = [];
+        return chunk;
+      };
+      // Heap of cursors with a framed record, by (time, file index).
+      const heap: { c: FileCursor; len: number }[] = [];
+      const less = (a: { c: FileCursor }, b: { c: FileCursor }) => a.c.time < b.c.time || (a.c.time === b.c.time && a.c.index < b.c.index);
+      const push = (e: { c: FileCursor; len: number }) => {
+        heap.push(e);
+        let i = heap.length - 1;
+        while (i > 0) {
+          const p = (i - 1) >> 1;
+          if (!less(heap[i]!, heap[p]!)) break;
+          [heap[i], heap[p]] = [heap[p]!, heap[i]!];
+          i = p;
+        }
+      };
+      const pop = (): { c: FileCursor; len: number } => {
+        const top = heap[0]!;
+        const last = heap.pop()!;
+        if (heap.length > 0) {
+          heap[0] = last;
+          let i = 0;
+          for (;;) {
+            const l = 2 * i + 1;
+            const r = l + 1;
+            let m = i;
+            if (l < heap.length && less(heap[l]!, heap[m]!)) m = l;
+            if (r < heap.length && less(heap[r]!, heap[m]!)) m = r;
+            if (m === i) break;
+            [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+            i = m;
+          }
+        }
+        return top;
+      };
+      /** Advance a cursor to its next record, passing garbage through; pushes it on the heap or retires it. */
+      const advance = async (c: FileCursor): Promise<void> => {
+        for (;;) {
+          const s = await frame(c);
+          if (s.kind === 'record') {
+            push({ c, len: s.len });
+            return;
+          }
+          if (s.kind === 'garbage') {
+            emit(c, s.len);
+            continue;
+          }
+          if (s.kind === 'tail') {
+            // Keep the bytes for the very end (copy: the cursor's buffer is released).
+            tails.push({ c, len: s.len });
+            return;
+          }
+          return;
+        }
+      };
+      for (const c of cursors) await advance(c);
+      while (heap.length > 0) {
+        const e = pop();
+        const c = e.c;
+        emit(c, e.len);
+        // Runs: keep taking from this file while it stays earliest.
+        const next = heap[0];
+        for (;;) {
+          const s = await frame(c);
+          if (s.kind !== 'record') {
+            if (s.kind === 'garbage') {
+              emit(c, s.len);
+              continue;
+            }
+            if (s.kind === 'tail') tails.push({ c, len: s.len });
+            break;
+          }
+          if (next && (c.time > next.c.time || (c.time === next.c.time && c.index > next.c.index))) {
+            push({ c, len: s.len });
+            break;
+          }
+          emit(c, s.len);
+          if (outLen >= OUT_CHUNK) yield flush();
+        }
+        if (outLen >= OUT_CHUNK) yield flush();
+      }
+      for (const t of tails) emit(t.c, t.len);
+      if (outLen > 0) yield flush();
+    },
+  };
+}
+
+function growTo(buf: Buffer, used: number, want: number): Buffer {
+  const n = Buffer.allocUnsafe(Math.max(want, buf.length * 2));
+  buf.copy(n, 0, 0, used);
+  return n;
+}
