@@ -312,7 +312,7 @@ class VirtqueueParser implements TextParser {
   private block: Block | undefined;
   private readonly queues = new Map<string, QueueState>();
   /** xp bytes: line start address -> bytes (little-endian units already split into bytes). */
-  private readonly mem = new Map<bigint, Uint8Array>();
+  private readonly mem = new Map<bigint, { bytes: Uint8Array; ev: Evidence }>();
   private memBytes = 0;
   private memFull = false;
   private json: { text: string; rec: LineRecord } | undefined;
@@ -359,6 +359,15 @@ class VirtqueueParser implements TextParser {
     for (const q of this.queues.values()) {
       for (const key of q.live) this.ctx.emit({ kind: 'retire', key });
       q.live = [];
+    }
+    if (this.memFull) {
+      this.ctx.emit({
+        kind: 'diag',
+        code: 'virtqueue-xp-budget',
+        message: `xp memory dumps beyond ${MAX_XP_BYTES} bytes were not kept: headers dumped after that stay undecoded (type unknown)`,
+        data: { limit: MAX_XP_BYTES },
+        evidence: [],
+      });
     }
     if (this.unplaced > 0) {
       this.ctx.emit({
@@ -422,7 +431,7 @@ class VirtqueueParser implements TextParser {
 
   private onHmp(p: PatName, g: Record<string, string | undefined>, ev: Evidence, rec: LineRecord): void {
     if (p === 'xp') {
-      if ((this.mode.kind === 'xp' && this.mode.keep) || this.mode.kind === 'none') this.onXp(g.addr!, g.values!);
+      if ((this.mode.kind === 'xp' && this.mode.keep) || this.mode.kind === 'none') this.onXp(g.addr!, g.values!, ev);
       return;
     }
     if (p === 'path') {
@@ -532,7 +541,7 @@ class VirtqueueParser implements TextParser {
     this.onElement(e);
   }
 
-  private onXp(addrText: string, values: string): void {
+  private onXp(addrText: string, values: string, ev: Evidence): void {
     if (this.memFull) return;
     let addr: bigint;
     try {
@@ -555,25 +564,27 @@ class VirtqueueParser implements TextParser {
       return;
     }
     this.memBytes += bytes.length;
-    this.mem.set(addr, Uint8Array.from(bytes));
+    this.mem.set(addr, { bytes: Uint8Array.from(bytes), ev });
   }
 
-  /** Bytes [addr, addr+n) from xp dumps, or undefined when any is missing. */
-  private readMem(addr: bigint, n: number): Uint8Array | undefined {
+  /** Bytes [addr, addr+n) from xp dumps, with the dump lines they came from; undefined when any byte is missing. */
+  private readMem(addr: bigint, n: number): { bytes: Uint8Array; evidence: Evidence[] } | undefined {
     const out = new Uint8Array(n);
+    const evidence: Evidence[] = [];
     for (let i = 0; i < n; i++) {
       const a = addr + BigInt(i);
       let found = false;
       for (let k = 0n; k < 64n && !found; k++) {
         const chunk = this.mem.get(a - k);
-        if (chunk && Number(k) < chunk.length) {
-          out[i] = chunk[Number(k)]!;
+        if (chunk && Number(k) < chunk.bytes.length) {
+          out[i] = chunk.bytes[Number(k)]!;
+          if (!evidence.includes(chunk.ev)) evidence.push(chunk.ev);
           found = true;
         }
       }
       if (!found) return undefined;
     }
-    return out;
+    return { bytes: out, evidence };
   }
 
   // --- QMP ------------------------------------------------------------------------------------------------
@@ -916,7 +927,8 @@ class VirtqueueParser implements TextParser {
     let op: Op = 'unknown';
     let sector = 0;
     let sectors = 0;
-    const hdr = this.readMem(chain[0]!.addr, 16);
+    const hdrMem = this.readMem(chain[0]!.addr, 16);
+    const hdr = hdrMem?.bytes;
     if (hdr) {
       const dv = new DataView(hdr.buffer, hdr.byteOffset, 16);
       const type = dv.getUint32(0, true);
@@ -937,7 +949,7 @@ class VirtqueueParser implements TextParser {
       info.opSource = 'unknown (no xp header bytes)';
     }
     const status = this.readMem(chain[n - 1]!.addr, 1);
-    if (status) info.statusByte = status[0];
+    if (status) info.statusByte = status.bytes[0];
     const req: Request = {
       key: `${this.ctx.file}:${q.device}:q${q.queue}:a${absPos}:h${e.head ?? '?'}#${q.epoch}.${this.gen++}`,
       id: `q${q.queue}:${e.head ?? '?'}`,
@@ -953,7 +965,7 @@ class VirtqueueParser implements TextParser {
       segments,
       state: 'inflight',
       expectsCompletion: false,
-      evidence: e.evidence.slice(0, MAX_EVIDENCE),
+      evidence: [...e.evidence.slice(0, MAX_EVIDENCE), ...(hdrMem?.evidence ?? [])],
       info,
     };
     return req;
