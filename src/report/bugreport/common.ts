@@ -271,3 +271,11 @@ export function impactSummary(inst: ShownInstance): string | undefined {
   if (inst.aliasedSectors) bits.push(`${inst.aliasedSectors} sharing memory`);
   return bits.join(', ');
 }
+
+/** The command that reproduces the report (file names shell-quoted when needed; stdin as "-"). */
+export function reproduceCommand(d: ReportData): string {
+  const q = (f: string) => (f === '<stdin>' ? '-' : /^[\w./,:+@%=-]+$/.test(f) ? f : `'${f.replace(/'/g, `'\\''`)}'`);
+  let cmd = `blkscope report ${d.inputs.map((i) => q(i.file)).join(' ')}`;
+  if (d.backendModelOverride) cmd += ` --backend-model ${d.backendModelOverride}`;
+  return cmd;
+}

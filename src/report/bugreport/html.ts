@@ -15,6 +15,7 @@ import {
   segRanges,
   MARK_LEGEND,
   fmtTime,
+  reproduceCommand,
 } from './common.js';
 import { neutralize } from '../../util/sanitize.js';
 import type { ReportData, ReportOptions, RuleSection, ShownInstance } from './select.js';
@@ -88,7 +89,7 @@ export function renderHtml(d: ReportData, opts: ReportOptions): string {
   }
   out.push('<h2>Timeline</h2>', timelineSvg(d));
   d.sections.forEach((sec, i) => out.push(...section(sec, i + 1, d, opts)));
-  out.push('<hr>', `<p class="muted">Reproduce: <code>blkscope report ${h(d.inputs.map((i) => i.file).join(' '))}${d.backendModelOverride ? ` --backend-model ${h(d.backendModelOverride)}` : ''}</code>. Details of a check: <code>blkscope explain RULE</code>.</p>`);
+  out.push('<hr>', `<p class="muted">Reproduce: <code>${h(reproduceCommand(d))}</code>. Details of a check: <code>blkscope explain RULE</code>.</p>`);
   out.push('</body>', '</html>');
   return out.join('\n') + '\n';
 }

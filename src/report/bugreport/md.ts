@@ -10,6 +10,7 @@ import {
   segmentTable,
   evidenceOf,
   impactSummary,
+  reproduceCommand,
 } from './common.js';
 import { mapText, evidenceText } from './text.js';
 import type { ReportData, ReportOptions, RuleSection, ShownInstance } from './select.js';
@@ -68,7 +69,7 @@ export function renderMarkdown(d: ReportData, opts: ReportOptions): string {
     );
   d.sections.forEach((sec, i) => out.push('', ...section(sec, i + 1, d, opts)));
   out.push('', '---', '');
-  out.push(...fence([`blkscope report ${d.inputs.map((i) => safe(i.file, true)).join(' ')}${d.backendModelOverride ? ` --backend-model ${d.backendModelOverride}` : ''}`], 'sh'));
+  out.push(...fence([safe(reproduceCommand(d), true)], 'sh'));
   out.push('', `Details of a check: \`blkscope explain RULE\``);
   return out.join('\n') + '\n';
 }

@@ -21,6 +21,7 @@ import {
   evidenceOf,
   posOf,
   impactSummary,
+  reproduceCommand,
 } from './common.js';
 import type { ReportData, ReportOptions, RuleSection, ShownInstance } from './select.js';
 
@@ -79,8 +80,7 @@ export function renderText(d: ReportData, opts: TextOptions | ReportOptions = {}
   d.sections.forEach((sec, i) => out.push('', ...renderSection(sec, i + 1, d, opts, s)));
   out.push('');
   out.push(RULE);
-  const files = d.inputs.map((i) => s(i.file)).join(' ');
-  out.push(...wrap(`Reproduce: blkscope report ${files}${d.backendModelOverride ? ` --backend-model ${d.backendModelOverride}` : ''}`, WIDTH));
+  out.push(...wrap(`Reproduce: ${s(reproduceCommand(d))}`, WIDTH));
   out.push(...wrap('Details of a check: blkscope explain RULE', WIDTH));
   return finish(out);
 }
