@@ -8,6 +8,7 @@ import { registerFormats } from './commands/formats.js';
 import { registerTui } from './commands/tui.js';
 import { registerReport } from './commands/report.js';
 import { registerEvents } from './commands/events.js';
+import { registerCompare } from './commands/compare.js';
 
 export interface CliIO {
   stdout: (s: string) => void;
@@ -37,5 +38,6 @@ export function buildProgram(io: CliIO, state: CliState): Command {
   registerTui(program, io, state);
   registerReport(program, io, state);
   registerEvents(program, io, state);
+  registerCompare(program, io, state);
   return program;
 }
