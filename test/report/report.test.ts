@@ -172,6 +172,13 @@ describe('seed-004 report', () => {
     expect(htmlProblems(out)).toEqual([]);
     expect(out).toContain('<svg class="segmap"');
     expect(out).toMatch(/<rect [^>]*fill="#d62728"/); // the flagged request on the timeline
+    // The seed-004 read under the window model: 3 cells misdirected, 3 never transferred, drawn once (the
+    // sg-hole section refers back to the repeated-frame one).
+    const map = out.slice(out.indexOf('<svg class="segmap"'), out.indexOf('</svg>', out.indexOf('<svg class="segmap"')));
+    expect(map.match(/fill="#e6550d"/g)).toHaveLength(3);
+    expect(map.match(/fill="#fde0d2"/g)).toHaveLength(3);
+    expect(map).toContain('receives disk sector 9');
+    expect(out.match(/<svg class="segmap"/g)).toHaveLength(1);
   });
 
   test('json is the analyze document plus the selection', async () => {
