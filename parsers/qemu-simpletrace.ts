@@ -135,14 +135,16 @@ export interface EventType {
   dropped: boolean;
   /** Per-consumer cache (the events command keeps its encoded strings here). */
   cache?: unknown;
+  /** decodeArgs' pointer-text cache. */
+  ptrs?: unknown;
 }
 
 /** EventType objects all get the same shape (fields in one order, cache present) for monomorphic hot paths. */
 function makeType(name: string, args: TraceArg[] | undefined, fmt: string, dropped: boolean): EventType {
-  return { name, args, fmt, allU64: args ? args.every((a) => !a.isString) : false, dropped, cache: undefined };
+  return { name, args, fmt, allU64: args ? args.every((a) => !a.isString) : false, dropped, cache: undefined, ptrs: undefined };
 }
 
-const DROPPED_ARGS: TraceArg[] = [{ type: 'uint64_t', name: 'num_events_dropped', isString: false }];
+const DROPPED_ARGS: TraceArg[] = [{ type: 'uint64_t', name: 'num_events_dropped', isString: false, isPointer: false }];
 
 /** Sink of decoded records. `buf` holds the record; argument bytes are buf[argStart, argEnd). */
 export interface SimpletraceSink {
@@ -421,18 +423,45 @@ export function u64Value(buf: Buffer, p: number): number | bigint {
   return hi < 0x200000 ? hi * 4294967296 + lo : (BigInt(hi) << 32n) | BigInt(lo);
 }
 
-/** Decoded arguments of one record (names from trace-events; raw u64 words named arg0.. otherwise). */
+/** Per event type: the last value and text of each pointer argument (pointers repeat: vdev, vq, bs...). */
+interface PtrCache {
+  lo: number[];
+  hi: number[];
+  str: string[];
+}
+
+/**
+ * Decoded arguments of one record (names from trace-events; raw u64 words named arg0.. otherwise).
+ * Pointer arguments (type ending in '*') become lower-case hex text ("0x55c2...", NULL "0x0") as the log
+ * backend prints them; other integers numbers (bigint from 2^53); strings text.
+ */
 export function decodeArgs(t: EventType, buf: Buffer, p: number, end: number): Record<string, number | bigint | string> {
   const out: Record<string, number | bigint | string> = {};
   if (!t.args) {
     for (let i = 0; p + 8 <= end; i++, p += 8) out['arg' + i] = u64Value(buf, p);
     return out;
   }
-  for (const a of t.args) {
+  let pc = t.ptrs as PtrCache | undefined;
+  if (!pc) t.ptrs = pc = { lo: [], hi: [], str: [] };
+  const args = t.args;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
     if (a.isString) {
       const s = StringArgParser.parse(buf.subarray(p, end)) as { len: number; bytes: Buffer };
       out[a.name] = s.bytes.toString('utf8');
       p += 4 + s.len;
+    } else if (a.isPointer) {
+      const lo = buf.readUInt32LE(p);
+      const hi = buf.readUInt32LE(p + 4);
+      let str = pc.str[i];
+      if (str === undefined || pc.lo[i] !== lo || pc.hi[i] !== hi) {
+        str = hi === 0 ? '0x' + lo.toString(16) : '0x' + hi.toString(16) + lo.toString(16).padStart(8, '0');
+        pc.lo[i] = lo;
+        pc.hi[i] = hi;
+        pc.str[i] = str;
+      }
+      out[a.name] = str;
+      p += 8;
     } else {
       out[a.name] = u64Value(buf, p);
       p += 8;
@@ -444,6 +473,45 @@ export function decodeArgs(t: EventType, buf: Buffer, p: number, end: number): R
 /** Record timestamp in seconds. */
 export function timeOf(h: EventHeader): number {
   return (h.tsHi * 4294967296 + h.tsLo) / 1e9;
+}
+
+/**
+ * Evidence for a record: file and byte offset, and a text built only when something reads it
+ * (`NAME @SEC.NANOSEC pid=N ARG=0xHEX ARG="string"`; renderers neutralise it). A class, so that the
+ * million records of a big trace cost one small fixed-shape object each; toJSON keeps `text` in JSON.
+ */
+class RecordEvidence implements Evidence {
+  private t: string | undefined = undefined;
+  constructor(
+    readonly file: string,
+    readonly offset: number,
+    private readonly n: string,
+    private readonly a: Record<string, number | bigint | string>,
+    private readonly tsHi: number,
+    private readonly tsLo: number,
+    private readonly pid: number,
+  ) {}
+
+  get text(): string {
+    if (this.t === undefined) {
+      const ns = (BigInt(this.tsHi) << 32n) | BigInt(this.tsLo);
+      let text = `${this.n} @${ns / 1000000000n}.${String(ns % 1000000000n).padStart(9, '0')} pid=${this.pid}`;
+      for (const k in this.a) {
+        const v = this.a[k]!;
+        text += ` ${k}=${typeof v === 'string' ? (v.startsWith('0x') ? v : JSON.stringify(v)) : '0x' + v.toString(16)}`;
+      }
+      this.t = text;
+    }
+    return this.t;
+  }
+
+  set text(v: string) {
+    this.t = v;
+  }
+
+  toJSON(): Evidence {
+    return { file: this.file, offset: this.offset, text: this.text };
+  }
 }
 
 class SimpletraceParser implements BinaryParser {
@@ -485,12 +553,13 @@ class SimpletraceParser implements BinaryParser {
             });
             return;
           }
+          const args = decodeArgs(t, buf, argStart, argEnd);
           const ev: QemuEvent = {
             name: t.name,
-            args: decodeArgs(t, buf, argStart, argEnd),
+            args,
             time: timeOf(h),
             tid: h.pid,
-            evidence: { file, offset: fileOffset } as Evidence,
+            evidence: new RecordEvidence(file, fileOffset, t.name, args, h.tsHi, h.tsLo, h.pid),
           };
           asm.event(ev);
         },

@@ -22,6 +22,8 @@ export interface TraceArg {
   name: string;
   /** Stored by the simple backend as u32 length + bytes. */
   isString: boolean;
+  /** A pointer (type ends in '*') that is not a string: printed %p by the log backend. */
+  isPointer: boolean;
 }
 
 export interface TraceEventDecl {
@@ -79,7 +81,8 @@ export function parseArgs(argStr: string): TraceArg[] {
       name = m[2]!;
     }
     if (!name) throw new TraceEventsError(`argument '${arg}' has no name`);
-    out.push({ type, name, isString: isStringType(type) });
+    const isString = isStringType(type);
+    out.push({ type, name, isString, isPointer: !isString && type.trimEnd().endsWith('*') });
   }
   return out;
 }
@@ -112,7 +115,7 @@ export function parseTraceEvents(text: string, source = '<trace-events>'): Trace
       continue;
     }
     const props = words;
-    if (props.includes('vcpu')) args.unshift({ type: 'void *', name: '__cpu', isString: false });
+    if (props.includes('vcpu')) args.unshift({ type: 'void *', name: '__cpu', isString: false, isPointer: true });
     const decl: TraceEventDecl = { name, props, args, fmt, line: i + 1, raw: t };
     byName.set(decl.name, decl);
     list.push(decl);
