@@ -120,6 +120,8 @@ const STRONG = [
 ];
 
 const PROMPT_RE = /^\((?:qemu|QEMU)\)(?: |$)/;
+/** QMP greeting, command, reply or event lines. */
+const QMP_RE = /^\{\s*"(?:QMP|execute|exec-oob|return|error|event|timestamp)"\s*:/;
 
 function detect(lines: string[]): number {
   let strong = 0;
@@ -131,13 +133,13 @@ function detect(lines: string[]): number {
     if (STRONG.some((r) => r.test(l))) strong++;
     else if (PATTERNS.desc.test(l)) descs++;
     else if (l === 'descs:') descHdr++;
-    else if (PROMPT_RE.test(l)) prompts++;
+    else if (PROMPT_RE.test(l) || QMP_RE.test(l)) prompts++;
     if (strong >= 2) break;
   }
   if (strong > 0) return 0.95;
   if (descHdr > 0 && descs > 0) return 0.7;
-  // A monitor session with none of our commands in its head (e.g. only "stop"): claim it weakly so that it is
-  // read (as nothing) rather than rejected; any other format that recognises it wins.
+  // A monitor session (HMP prompts, QMP lines) with none of our commands in its head (e.g. only "stop", or QMP
+  // events): claim it weakly so that it is read (as nothing) rather than rejected; any other format wins.
   if (prompts > 0) return 0.2;
   return 0;
 }
@@ -610,6 +612,8 @@ class VirtqueueParser implements TextParser {
   private failJson(reason: string): void {
     const j = this.json!;
     this.json = undefined;
+    // The reader keeps 64 KiB of a line: a longer single-line reply arrives cut.
+    if (j.rec.raw.endsWith('…') && j.rec.text.length >= 60000) reason = 'JSON line longer than 64 KiB (cut by the reader): not analysed';
     this.ctx.malformed({ file: j.rec.file, line: j.rec.line, text: j.rec.raw }, reason);
   }
 
