@@ -9,6 +9,7 @@ import { qemuVirtqueue } from './qemu-virtqueue.js';
 import { ftraceBlock } from './ftrace-block.js';
 import { qemuSimpletrace } from './qemu-simpletrace.js';
 import { blktrace } from './blktrace.js';
+import { blkparse } from './blkparse.js';
 
 export const FORMATS: FormatDef[] = [
   xbdbackXen2,
@@ -20,6 +21,7 @@ export const FORMATS: FormatDef[] = [
   ftraceBlock,
   qemuSimpletrace,
   blktrace,
+  blkparse,
 ];
 
 export function findFormat(id: string): FormatDef | undefined {
