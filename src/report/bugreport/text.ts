@@ -80,9 +80,25 @@ export function renderText(d: ReportData, opts: TextOptions | ReportOptions = {}
   d.sections.forEach((sec, i) => out.push('', ...renderSection(sec, i + 1, d, opts, s)));
   out.push('');
   out.push(RULE);
-  out.push(...wrap(`Reproduce: ${s(reproduceCommand(d))}`, WIDTH));
+  out.push(...commandLines('Reproduce:', s(reproduceCommand(d))));
   out.push(...wrap('Details of a check: blkscope explain RULE', WIDTH));
   return finish(out);
+}
+
+/** A shell command that stays pasteable: one line when it fits, else wrapped with "\" continuations. */
+function commandLines(label: string, cmd: string): string[] {
+  if (label.length + 1 + cmd.length <= WIDTH) return [`${label} ${cmd}`];
+  const out = [label];
+  let cur = '  ';
+  for (const w of cmd.split(' ')) {
+    if (cur.trim() && cur.length + 1 + w.length + 2 > WIDTH) {
+      out.push(cur + ' \\');
+      cur = '    ';
+    }
+    cur += (cur.trim() ? ' ' : '') + w;
+  }
+  out.push(cur);
+  return out;
 }
 
 function posWhere(e: Evidence): string {
@@ -216,7 +232,8 @@ export function evidenceText(ev: Evidence[], max: number, s: (x: string) => stri
     const pre = '  ' + posOf(e).padStart(pw) + ' | ';
     const cont = '  ' + '+'.padStart(pw) + ' | ';
     const avail = WIDTH - pre.length;
-    let text = e.text === undefined ? '(no text recorded)' : s(e.text).replace(/\s+$/, '');
+    // Leading padding (ftrace columns) is cut to 4 spaces: the width is better spent on the record.
+    let text = e.text === undefined ? '(no text recorded)' : s(e.text).replace(/\s+$/, '').replace(/^ {5,}/, '    ');
     const pieces: string[] = [];
     while (text.length > avail && pieces.length < 3) {
       // Break after a space when one is near the end of the piece, else mid-word.
