@@ -79,6 +79,8 @@ export interface TuiRunOptions {
   keepDetails?: number;
   /** Called after each Ink render (bench). */
   onRender?: () => void;
+  /** Aborted when the user quits (live sources listen to it). */
+  abort?: AbortController;
 }
 
 const ALT_ON = '\x1b[?1049h\x1b[H';
@@ -90,7 +92,7 @@ export async function runTui(sources: InputSource[], opts: TuiRunOptions): Promi
   const store = new TuiStore({ follow: opts.follow, live: opts.live, keepDetails: opts.keepDetails });
   store.viewport = { cols: stdout.columns || 80, rows: stdout.rows || 24 };
   for (const [k, v] of opts.sizes ?? []) store.totalBytes.set(k, v);
-  const ac = new AbortController();
+  const ac = opts.abort ?? new AbortController();
 
   let restored = false;
   const restore = () => {

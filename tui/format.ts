@@ -280,16 +280,13 @@ export function fmtBytes(n: number): string {
   return fmtSize(n).replace(/B$/, ' B');
 }
 
-export function statusLine(store: TuiStore): Line {
+export function statusLine(store: TuiStore, width = 200): Line {
   const parts: Line = [];
-  const inputs = new Set<string>([...store.inputs.map((i) => i.file), store.currentInput].filter(Boolean));
-  const name = [...inputs].map((f) => neutralize(f)).join(',') || '-';
-  parts.push({ text: ` ${name}`, bold: true });
-  const fmt = store.currentFormat || store.inputs.map((i) => i.format).filter(Boolean).join(',');
-  parts.push({ text: ` ${fmt ? neutralize(fmt) : 'detecting…'}` });
-  parts.push({ text: ` │ ${store.requestCount} req` });
   const c = store.countBySev;
+  parts.push({ text: ` │ ${store.requestCount} req` });
   parts.push({ text: ' │ ' }, { text: `E${c.error}`, color: c.error ? 'red' : undefined }, { text: ' ' }, { text: `W${c.warning}`, color: c.warning ? 'yellow' : undefined }, { text: ` I${c.info}` });
+  if (store.follow) parts.push({ text: ' │ ' }, { text: 'FOLLOW', color: 'green', bold: true });
+  if (store.filter) parts.push({ text: ` │ filter: ${store.filter.text} (${store.viewLength()})`, color: 'magenta' });
   if (!store.done) {
     const file = store.currentInput;
     const bytes = store.progressBytes.get(file) ?? 0;
@@ -297,11 +294,17 @@ export function statusLine(store: TuiStore): Line {
     const pct = total && !store.live ? ` ${Math.min(100, Math.floor((bytes / total) * 100))}%` : '';
     parts.push({ text: ` │ ${store.live ? 'live' : 'reading'}${pct} ${fmtBytes(bytes)}`, color: 'cyan' });
   }
-  if (store.follow) parts.push({ text: ' │ ' }, { text: 'FOLLOW', color: 'green', bold: true });
-  if (store.filter) parts.push({ text: ` │ filter: ${store.filter.text} (${store.viewLength()})`, color: 'magenta' });
   if (store.search) parts.push({ text: ` │ /${neutralize(store.search)}`, dim: true });
   if (store.errors.length) parts.push({ text: ` │ ${neutralize(store.errors[0]!)}`, color: 'red' });
-  return parts;
+  // Input name and format first; the name gives way (cut from the left) so the state stays visible.
+  const inputs = new Set<string>([...store.inputs.map((i) => i.file), store.currentInput].filter(Boolean));
+  let name = [...inputs].map((f) => neutralize(f)).join(',') || '-';
+  const fmt = store.currentFormat || store.inputs.map((i) => i.format).filter(Boolean).join(',');
+  const fmtText = ` ${fmt ? neutralize(fmt) : 'detecting…'}`;
+  const rest = parts.reduce((n, p) => n + p.text.length, 0) + fmtText.length + 1;
+  const budget = Math.max(8, width - rest);
+  if (name.length > budget) name = '…' + name.slice(name.length - budget + 1);
+  return [{ text: ` ${name}`, bold: true }, { text: fmtText }, ...parts];
 }
 
 export interface Layout {

@@ -2,7 +2,11 @@
 // shows its segment map with the repeated frame marked, filters, searches, resizes, quits with the
 // terminal restored (alternate screen off, shell output visible).
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ensureBuilt, MAIN, requireTmux, Tmux } from './tmux.js';
+import { xbdLog } from './gen.js';
 
 const SAMPLE = 'samples/xen/seed-004-mail.txt';
 let t: Tmux | undefined;
@@ -101,5 +105,37 @@ describe('blkscope TUI in tmux (80×24)', () => {
     const s = await t.waitFor((x) => x.includes('EXIT='), 'exit');
     expect(s).toContain('blkscope 0.1.0: analysis summary');
     expect(s).not.toContain('Requests 1/2');
+  });
+});
+
+describe('blkscope --follow in tmux', () => {
+  it('shows appended requests and findings live; the view stays put unless following', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'blkscope-e2e-'));
+    try {
+      const log = join(dir, 'live.log');
+      writeFileSync(log, xbdLog(20, 2, { repeatEvery: 0 }).text);
+      t = new Tmux();
+      t.start(`node ${MAIN} --follow ${log}`);
+      let s = await t.waitFor((x) => x.includes('Requests 2/2') && x.includes('FOLLOW'), 'first frame, following');
+      expect(s).toContain('E0 W0 I0');
+      // Request 23 names one frame twice: a repeated-frame finding.
+      appendFileSync(log, xbdLog(22, 3).text);
+      s = await t.waitFor((x) => x.includes('Requests 5/5') && x.includes('E1 W1'), 'appended requests and findings', 3000);
+      expect(s).toMatch(/repeated-frame/);
+      // Leave the bottom: the cursor stays where the user is while more arrives.
+      t.keys('g');
+      await t.waitFor((x) => x.includes('Requests 1/5') && !x.includes('FOLLOW'), 'g stops following');
+      appendFileSync(log, xbdLog(25, 10).text);
+      s = await t.waitFor((x) => x.includes('Requests 1/15'), 'more requests, view kept', 3000);
+      expect(s).toContain('E2 W2');
+      // F follows again: to the newest request.
+      t.keys('F');
+      await t.waitFor((x) => x.includes('Requests 15/15') && x.includes('FOLLOW'), 'F follows');
+      t.keys('q');
+      await t.waitFor((x) => x.includes('EXIT=0'), 'exit');
+      expect(t.alternateOn()).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -82,7 +82,7 @@ export function FindingsPane({ store, height, width }: { store: TuiStore; height
 }
 
 export function StatusBar({ store, width }: { store: TuiStore; width: number }) {
-  return <LineView line={padLine(cutLine(statusLine(store), width), width)} inverse />;
+  return <LineView line={padLine(cutLine(statusLine(store, width), width), width)} inverse />;
 }
 
 /** Bottom line: the prompt while typing, else the last message or key hints. */

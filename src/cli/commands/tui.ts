@@ -38,9 +38,10 @@ export async function runTuiCommand(files: string[], flags: TuiFlags, io: CliIO,
     if (flags.follow) return runFollowJsonl(files, { analyze: options, json: true }, io);
     return runAnalyze(files, { ...flags, follow: false }, io);
   }
+  const abort = new AbortController();
   let sources: InputSource[];
   if (flags.follow) {
-    sources = files.map((f) => (f === '-' ? liveStdinSource(io.stdin) : followSource(f)));
+    sources = files.map((f) => (f === '-' ? liveStdinSource(io.stdin) : followSource(f, { signal: abort.signal })));
   } else sources = sourcesFor(files, io.stdin);
   const sizes = new Map<string, number>();
   for (const f of files) {
@@ -57,14 +58,22 @@ export async function runTuiCommand(files: string[], flags: TuiFlags, io: CliIO,
   }
   // Loaded lazily: the non-TTY paths never pay for React and Ink.
   const { runTui } = await import('../../../tui/app.js');
-  return runTui(sources, {
-    analyze: options,
-    follow: !!flags.follow,
-    live: !!flags.follow,
-    stdin: kb,
-    sizes,
-    keepDetails,
-  });
+  try {
+    return await runTui(sources, {
+      analyze: options,
+      follow: !!flags.follow,
+      live: !!flags.follow,
+      stdin: kb,
+      sizes,
+      keepDetails,
+      abort,
+    });
+  } finally {
+    abort.abort();
+    if (kb !== process.stdin) kb.destroy();
+    // Standard input being analysed may still be open (a pipe that never ends): stop reading it.
+    if (files.includes('-')) (io.stdin as NodeJS.ReadStream).destroy?.();
+  }
 }
 
 function addTuiOptions(cmd: Command): Command {
