@@ -155,12 +155,20 @@ function exactSig(r: Request): string {
   return `${c}:${r.sector}:${r.sectors}`;
 }
 
-/** Loose signature for ops one side cannot name (guest rwbs 'N' = unknown, write-zeroes, passthrough). */
-function looseSig(r: Request): string | undefined {
+const SPECIAL = new Set(['unknown', 'write-zeroes', 'discard', 'secure-erase']);
+
+/**
+ * Loose signature (sector and size only) for ops one side names differently: the guest's rwbs 'N'
+ * (unknown) or blkparse 'W' for WRITE_ZEROES, host write-zeroes. A read never matches a write this way:
+ * at least one side must be one of the SPECIAL ops.
+ */
+function rangeSig(r: Request): string | undefined {
   const c = opClass(String(r.op));
-  if (c === 'unknown' || c === 'write-zeroes' || c === 'discard' || c === 'secure-erase') return `range:${r.sector}:${r.sectors}`;
-  if (c === 'id') return 'id';
-  return undefined;
+  if (c === 'flush' || c === 'id' || r.sectors === 0) return undefined;
+  return `range:${r.sector}:${r.sectors}`;
+}
+function specialRangeSig(r: Request): string | undefined {
+  return SPECIAL.has(opClass(String(r.op))) ? rangeSig(r) : undefined;
 }
 
 /** Operation only, for a request whose range one side does not trace (sectors 0 on a ranged op). */
@@ -214,7 +222,8 @@ class SigIndex {
 export function align(guest: Request[], host: Request[], window = DEFAULT_WINDOW): Alignment {
   const used = new Uint8Array(guest.length);
   const exact = new SigIndex(guest, exactSig, used);
-  const loose = new SigIndex(guest, looseSig, used);
+  const looseAll = new SigIndex(guest, rangeSig, used);
+  const looseSpecial = new SigIndex(guest, specialRangeSig, used);
   const byOp = new SigIndex(guest, opSig, used);
   const pairs: Alignment['pairs'] = [];
   let cursor = 0;
@@ -225,7 +234,8 @@ export function align(guest: Request[], host: Request[], window = DEFAULT_WINDOW
     let kind: MatchKind = 'exact';
     let j = exact.take(exactSig(h), lo, hi);
     if (j === undefined) {
-      j = loose.take(looseSig(h), lo, hi);
+      const special = SPECIAL.has(opClass(String(h.op)));
+      j = (special ? looseAll : looseSpecial).take(rangeSig(h), lo, hi);
       kind = 'range';
     }
     if (j === undefined && h.sectors === 0) {

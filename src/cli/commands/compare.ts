@@ -85,11 +85,12 @@ export async function runCompare(guestFile: string, hostFile: string, flags: Com
   const host = await collectSide(sourceOf(hostFile, io.stdin), hf);
   const errors = [...guest.errors, ...host.errors];
   for (const e of errors) io.stderr(`blkscope: ${neutralize(e)}\n`);
-  if (guest.errors.length && host.errors.length) return 2;
+  // A side that could not be read or recognised: nothing to compare with.
+  if (errors.length) return 2;
   const views = compareViews(guest, host, { guestDev: flags.guestDev, hostDev: flags.hostDev, window });
   if (flags.json) io.stdout(JSON.stringify(compareJson(guest, host, views)) + '\n');
   else io.stdout(renderCompare(guest, host, views, { all: !!flags.all, maxRows }));
-  return errors.length ? 2 : 0;
+  return 0;
 }
 
 function sideJson(s: SideResult): Record<string, unknown> {
@@ -162,8 +163,9 @@ export function renderCompare(guest: SideResult, host: SideResult, v: TwoViews, 
   for (const p of v.pairs) {
     out.push(`  guest ${neutralize(p.guest)} <-> host ${neutralize(p.host)}: ${p.matched} matched (guest ${p.guestRequests}, host ${p.hostRequests} requests${p.chosen === 'user' ? ', chosen by the user' : ''})`);
   }
-  if (v.unpaired.guest.length) out.push(`  guest devices with no host counterpart: ${v.unpaired.guest.map((d) => neutralize(d)).join(', ')}`);
-  if (v.unpaired.host.length) out.push(`  host devices with no guest counterpart: ${v.unpaired.host.map((d) => neutralize(d)).join(', ')}`);
+  const perDev = (side: 'guest' | 'host', d: string) => v.rows.filter((r) => r.where === 'unpaired-device' && r[side]?.device === d).length;
+  if (v.unpaired.guest.length) out.push(`  guest devices with no host counterpart: ${v.unpaired.guest.map((d) => `${neutralize(d)} (${perDev('guest', d)} requests)`).join(', ')}`);
+  if (v.unpaired.host.length) out.push(`  host devices with no guest counterpart: ${v.unpaired.host.map((d) => `${neutralize(d)} (${perDev('host', d)} requests)`).join(', ')}`);
   out.push('');
   const c = v.counts;
   const how: string[] = [];
@@ -171,6 +173,7 @@ export function renderCompare(guest: SideResult, host: SideResult, v: TwoViews, 
   if (c.op) how.push(`${c.op} by op only: the range is not traced on one side`);
   out.push(`Matched: ${c.matched}${how.length ? ` (${how.join('; ')})` : ''}`);
   const oneSided = v.rows.filter((r) => r.where);
+  const listed = oneSided.filter((r) => r.where !== 'unpaired-device');
   const tally = (side: 'guest' | 'host') => {
     const t: Record<string, number> = {};
     for (const r of oneSided) if (r[side]) t[r.where!] = (t[r.where!] ?? 0) + 1;
@@ -192,11 +195,11 @@ export function renderCompare(guest: SideResult, host: SideResult, v: TwoViews, 
   }
   out.push('');
   const header = `  ${'guest: request'.padEnd(24)} ${'D2C ms'.padStart(9)} ${'state'.padEnd(9)} ${'line'.padStart(7)} | ${'host: request'.padEnd(24)} ${'pop-fill'.padStart(9)} ${'state'.padEnd(9)} ${'line'.padStart(7)}`;
-  if (oneSided.length) {
-    out.push('One-sided requests:');
+  if (listed.length) {
+    out.push('One-sided requests (of the paired devices):');
     out.push(header);
-    for (const r of oneSided.slice(0, 200)) out.push(rowLine(r));
-    if (oneSided.length > 200) out.push(`  … ${oneSided.length - 200} more (use --json)`);
+    for (const r of listed.slice(0, 200)) out.push(rowLine(r));
+    if (listed.length > 200) out.push(`  … ${listed.length - 200} more (use --json)`);
     out.push('');
   }
   const max = opts.all ? Infinity : (opts.maxRows ?? 40);
