@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import type { AnalyzeOptions, BackendModel, Severity } from '../model/types.js';
 import { fileSource, stdinSource, type InputSource } from '../input/sources.js';
 import { findFormat, FORMATS } from '../../parsers/index.js';
+import { blktraceExpander } from '../input/blktrace-merge.js';
 
 export class UsageError extends Error {}
 
@@ -63,7 +64,7 @@ export function parseFailOn(v: string | undefined): Severity | undefined {
 
 /** Hooks other modules add to turn file arguments into sources (e.g. blktrace per-CPU merging). */
 export type SourceExpander = (files: string[], stdin: NodeJS.ReadableStream) => InputSource[] | undefined;
-const expanders: SourceExpander[] = [];
+const expanders: SourceExpander[] = [blktraceExpander];
 export function registerSourceExpander(e: SourceExpander): void {
   expanders.push(e);
 }

@@ -322,3 +322,12 @@ function growTo(buf: Buffer, used: number, want: number): Buffer {
   buf.copy(n, 0, 0, used);
   return n;
 }
+
+/**
+ * Source expander for the CLI (src/cli/options.ts registerSourceExpander): undefined unless some argument
+ * is a per-CPU blktrace file or a blktrace base name, else every argument as a source.
+ */
+export function blktraceExpander(files: string[], stdin: NodeJS.ReadableStream): InputSource[] | undefined {
+  const involved = files.some((p) => p !== '-' && ((PER_CPU.test(p) && isFile(p)) || (!existsSync(p) && blktraceFilesOf(p).length > 0)));
+  return involved ? expandBlktraceInputs(files, stdin) : undefined;
+}
