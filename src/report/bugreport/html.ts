@@ -254,10 +254,11 @@ export function timelineSvg(d: ReportData): string {
   o.push(`<rect x="${L}" y="${T}" width="${W - L - R}" height="${H - T - B}" fill="#fafafa" stroke="#ccc"/>`);
   if (normal) o.push(`<path d="${normal}" stroke="#6b8fb5" stroke-width="${num(mw)}" fill="none"/>`);
   o.push(...flagged);
-  const xl = (v: number) => (d.timeline.timed ? `${fmtTime(+v.toFixed(6))} s` : `#${v + 1}`);
+  // Times as seconds after the first request (epoch clocks make unreadable labels).
+  const xl = (v: number) => (d.timeline.timed ? `${fmtTime(+(v - ax0).toFixed(6))} s` : `#${v + 1}`);
   o.push(`<text x="${num(X(ax0))}" y="${H - B + 16}" text-anchor="middle">${h(xl(ax0))}</text>`);
   if (ax1 !== ax0) o.push(`<text x="${num(X(ax1))}" y="${H - B + 16}" text-anchor="middle">${h(xl(ax1))}</text>`);
-  o.push(`<text x="${(L + W - R) / 2}" y="${H - 6}" text-anchor="middle">${d.timeline.timed ? 'submit time' : 'request order'}</text>`);
+  o.push(`<text x="${(L + W - R) / 2}" y="${H - 6}" text-anchor="middle">${d.timeline.timed ? `submit time, seconds after ${fmtTime(ax0)} s` : 'request order'}</text>`);
   o.push(`<text x="${L - 6}" y="${num(Y(ay1) + 4)}" text-anchor="end">${ay1}</text>`);
   o.push(`<text x="${L - 6}" y="${num(Y(ay0) + 4)}" text-anchor="end">${ay0}</text>`);
   o.push(`<text x="12" y="${(T + H - B) / 2}" transform="rotate(-90 12 ${(T + H - B) / 2})" text-anchor="middle">sector</text>`);
