@@ -19,6 +19,7 @@ import { overlappingWrites } from './overlapping-writes.js';
 import { ioError } from './io-error.js';
 import { noncontiguousMerge } from './noncontiguous-merge.js';
 import { headerOverwrite } from './header-overwrite.js';
+import { requeueStorm } from './requeue-storm.js';
 
 export const RULES: Rule[] = [
   repeatedFrame,
@@ -40,6 +41,7 @@ export const RULES: Rule[] = [
   ioError,
   noncontiguousMerge,
   headerOverwrite,
+  requeueStorm,
 ];
 
 export function findRule(id: string): Rule | undefined {
