@@ -23,6 +23,22 @@ import type { Evidence, Op, Request, Segment } from '../src/model/types.js';
 import type { LineRecord, ParserContext, PatternMatch, TextFormatDef, TextParser } from './types.js';
 import { evidenceOf } from './match.js';
 
+/**
+ * A copy of a string that does not share storage with the input chunk it was sliced from: V8 keeps the whole
+ * chunk (up to 1 MiB) alive for as long as a slice of it is referenced, so everything this parser keeps
+ * (evidence, device paths) is copied.
+ */
+function own(s: string): string {
+  return JSON.parse(JSON.stringify(s)) as string;
+}
+
+/** Evidence for a line record, detached from the input chunk. */
+function evidence(rec: LineRecord): Evidence {
+  const ev = evidenceOf(rec);
+  if (ev.text !== undefined) ev.text = own(ev.text);
+  return ev;
+}
+
 const ID = 'qemu-virtqueue';
 /** Highest guest-physical address any current architecture can name (52-bit MAXPHYADDR). */
 const MAX_PHYS = 1n << 52n;
@@ -347,10 +363,10 @@ class VirtqueueParser implements TextParser {
       case 'promptVq':
       case 'promptXp':
       case 'prompt':
-        this.onCommand(cleanCommand(m.groups.cmd ?? ''), evidenceOf(rec), rec.text.startsWith('(QEMU)'));
+        this.onCommand(cleanCommand(m.groups.cmd ?? ''), evidence(rec), rec.text.startsWith('(QEMU)'));
         return;
       default:
-        this.onHmp(p, m.groups, evidenceOf(rec), rec);
+        this.onHmp(p, m.groups, evidence(rec), rec);
     }
   }
 
@@ -440,7 +456,7 @@ class VirtqueueParser implements TextParser {
       this.closeBlock();
       const mode = this.mode;
       if (mode.kind === 'status' || mode.kind === 'element') {
-        const b: Block = { kind: mode.kind, device: g.path, fields: {}, descs: [], evidence: [] };
+        const b: Block = { kind: mode.kind, device: own(g.path!), fields: {}, descs: [], evidence: [] };
         if (this.pendingCmdEvidence) b.evidence.push(this.pendingCmdEvidence);
         b.evidence.push(ev);
         b.queue = mode.queue;
@@ -448,7 +464,7 @@ class VirtqueueParser implements TextParser {
         this.block = b;
       } else if (mode.kind === 'none') {
         // A paste without prompts: the block kind follows from its keys.
-        this.block = { kind: 'element', device: g.path, fields: {}, descs: [], evidence: [ev] };
+        this.block = { kind: 'element', device: own(g.path!), fields: {}, descs: [], evidence: [ev] };
         this.guessKind = true;
       }
       this.pendingCmdEvidence = undefined;
@@ -614,7 +630,7 @@ class VirtqueueParser implements TextParser {
     this.json = undefined;
     // The reader keeps 64 KiB of a line: a longer single-line reply arrives cut.
     if (j.rec.raw.endsWith('…') && j.rec.text.length >= 60000) reason = 'JSON line longer than 64 KiB (cut by the reader): not analysed';
-    this.ctx.malformed({ file: j.rec.file, line: j.rec.line, text: j.rec.raw }, reason);
+    this.ctx.malformed({ file: j.rec.file, line: j.rec.line, text: own(j.rec.raw) }, reason);
   }
 
   private onJson(text: string, rec: LineRecord): void {
@@ -623,12 +639,12 @@ class VirtqueueParser implements TextParser {
       // Keep 64-bit addresses exact: quote long integers before parsing.
       obj = JSON.parse(text.replace(/("addr"\s*:\s*)(\d{16,})/g, '$1"$2"'));
     } catch {
-      this.ctx.malformed({ file: rec.file, line: rec.line, text: rec.raw }, 'not valid JSON (truncated or garbled QMP line)');
+      this.ctx.malformed({ file: rec.file, line: rec.line, text: own(rec.raw) }, 'not valid JSON (truncated or garbled QMP line)');
       return;
     }
     if (!obj || typeof obj !== 'object' || Array.isArray(obj)) return;
     const o = obj as Record<string, unknown>;
-    const ev = evidenceOf(rec);
+    const ev = evidence(rec);
     if (typeof o.execute === 'string' || typeof o['exec-oob'] === 'string') {
       const args = o.arguments && typeof o.arguments === 'object' ? (o.arguments as Record<string, unknown>) : {};
       this.pushCmd(String(o.execute ?? o['exec-oob']), args, o.id, ev);
@@ -733,14 +749,14 @@ class VirtqueueParser implements TextParser {
 
   /** HMP text returned by human-monitor-command: replay it through the HMP state machine. */
   private replayHmp(commandLine: string, text: string, rec: LineRecord): void {
-    this.onCommand(cleanCommand(commandLine), evidenceOf(rec));
+    this.onCommand(cleanCommand(commandLine), evidence(rec));
     for (const raw of text.split('\n').slice(0, 1 << 20)) {
       const t = raw.replace(/\r$/, '').trim();
       if (!t) continue;
       const m = matchLine(t);
       if (!m || m === 'malformed' || m.pattern.startsWith('json') || m.pattern.startsWith('prompt')) continue;
       const sub: LineRecord = { file: rec.file, line: rec.line, text: t, raw: raw.slice(0, 4096) };
-      this.onHmp(m.pattern as PatName, m.groups, evidenceOf(sub), sub);
+      this.onHmp(m.pattern as PatName, m.groups, evidence(sub), sub);
     }
     this.closeBlock();
     this.mode = { kind: 'other' };
