@@ -241,9 +241,9 @@ export class SimpletraceDecoder {
       let need = 0;
       if (this.version === 4 && c.length >= 8) {
         const t = c.readUInt32LE(0);
-        if (t === 0 && c.length >= 20) {
+        if (t === 0) {
           what = 'mapping record';
-          need = 20 + c.readUInt32LE(16);
+          if (c.length >= 20) need = 20 + c.readUInt32LE(16);
         } else if (t === 1) {
           what = 'event record';
           if (c.length >= 32) need = 8 + c.readUInt32LE(24);
