@@ -35,6 +35,8 @@ const PERF_HEAD =
 const FTRACE_START = /^.*?-\d+\s+(?:\(\s*(?:-+|\d+)\)\s+)?\[\d{1,4}\]/;
 /** trace-cmd report preamble and per-CPU notes. */
 const HEADER = /^(?:cpus=\d+|CPU \d+ is empty|version = \d+|CPU\d+ data recorded at offset=0x[0-9a-fA-F]+|\d+ bytes in size(?: \(\d+ uncompressed\))?)$/;
+/** tracefs header line with the buffer's counts (kernel/trace/trace.c print_event_info). */
+const ENTRIES = /^# entries-in-buffer\/entries-written: (?<inBuffer>\d{1,15})\/(?<written>\d{1,15})\s+#P:(?<cpus>\d+)$/;
 /** Ring buffer overrun, printed by tracefs (and trace-cmd) in place of the events lost. */
 const LOST = /^CPU:(?<cpu>\d+) \[LOST (?:(?<n>\d+) )?EVENTS\]$/;
 
@@ -116,7 +118,9 @@ export type FtraceLine =
   | { kind: 'marker'; head: FtraceHead; text: string }
   | { kind: 'other'; head: FtraceHead; event: string }
   | { kind: 'lost'; cpu: number; count?: number }
-  | { kind: 'header' };
+  | { kind: 'header' }
+  /** tracefs `# entries-in-buffer/entries-written: A/B   #P:N`: B > A means the ring buffer overwrote B-A events. */
+  | { kind: 'entries'; inBuffer: number; written: number; cpus?: number };
 
 export type FtraceDecode = FtraceLine | { kind: 'malformed'; reason: string } | null;
 
@@ -253,7 +257,13 @@ function markerText(head: FtraceHead): string | null {
 /** Decode one normalised line. Null: not this format. */
 export function decodeLine(text: string, evidence: Evidence = { file: '' }): FtraceDecode {
   const c = text.charCodeAt(0);
-  if (c === 35 /* # */ || text.length === 0) return null;
+  if (text.length === 0) return null;
+  if (c === 35 /* # */) {
+    const e = ENTRIES.exec(text);
+    if (!e) return null;
+    const g = e.groups!;
+    return { kind: 'entries', inBuffer: Number(g.inBuffer), written: Number(g.written), cpus: g.cpus ? Number(g.cpus) : undefined };
+  }
   if (text.length > 20000) return FTRACE_START.test(text.slice(0, 200)) ? { kind: 'malformed', reason: 'line too long for an ftrace record' } : null;
   if (text.indexOf('[') < 0) {
     if (HEADER.test(text)) return { kind: 'header' };
@@ -305,6 +315,7 @@ function match(text: string): PatternMatch | 'malformed' | null {
   if (d.kind === 'marker') return { pattern: 'marker', groups: { ...d.head.groups, text: d.text } };
   // A non-block event: accepted as part of an ftrace text (counted, not modelled).
   if (d.kind === 'other') return { pattern: 'other', groups: d.head.groups };
+  if (d.kind === 'entries') return { pattern: 'entries', groups: { inBuffer: String(d.inBuffer), written: String(d.written) } };
   if (d.kind === 'lost') return { pattern: 'lost', groups: { cpu: String(d.cpu), n: d.count === undefined ? undefined : String(d.count) } };
   return { pattern: 'header', groups: {} };
 }
@@ -344,6 +355,7 @@ export const ftraceBlock: TextFormatDef = {
     buffer: BODY.buffer,
     lost: LOST,
     header: HEADER,
+    entries: ENTRIES,
   },
   samples: [
     {
@@ -381,6 +393,7 @@ export const ftraceBlock: TextFormatDef = {
     { line: 'bash-1 [000] d..2. 1.0: sched_switch: prev_comm=bash prev_pid=1', pattern: 'other', fields: { event: 'sched_switch' }, comment: 'not a block event: accepted, not modelled' },
     { line: 'CPU:1 [LOST 2314 EVENTS]', pattern: 'lost', fields: { cpu: '1', n: '2314' } },
     { line: 'cpus=2', pattern: 'header' },
+    { line: '# entries-in-buffer/entries-written: 892/892   #P:1', pattern: 'entries', fields: { inBuffer: '892', written: '892' } },
   ],
   detect(lines) {
     let hits = 0;
@@ -431,6 +444,20 @@ class FtraceBlockParser implements TextParser {
     const cached = takeRecent(rec.text);
     const d = cached !== undefined ? withEvidence(cached, evidence) : decodeLine(rec.text, evidence);
     if (!d || d.kind === 'header') return;
+    if (d.kind === 'entries') {
+      if (d.written > d.inBuffer) {
+        const n = d.written - d.inBuffer;
+        this.lost += n;
+        this.ctx.emit({
+          kind: 'diag',
+          code: 'lost-events',
+          message: `the trace buffer overwrote its ${n} oldest events (entries-written ${d.written} > entries-in-buffer ${d.inBuffer}): requests at the start of the trace may be incomplete`,
+          data: { count: n, inBuffer: d.inBuffer, written: d.written },
+          evidence: [evidence],
+        });
+      }
+      return;
+    }
     if (d.kind === 'malformed') {
       this.ctx.malformed(evidence, d.reason);
       return;

@@ -128,6 +128,21 @@ describe('hostile input', () => {
     expect(r.inputs[0]!.skippedSamples.map((s) => s.evidence.line)).toEqual([31, 34, 35]);
     expect(r.requests.length).toBe(count(evil.split('\n').slice(0, 30).join('\n'), ' block_rq_issue:'));
   });
+  it('an overwritten ring buffer (entries-written > entries-in-buffer) and LOST EVENTS lines are reported', async () => {
+    const text = SAMPLE.replace('entries-in-buffer/entries-written: 18871/18871', 'entries-in-buffer/entries-written: 18871/20000').replace(
+      /\n(\s+init-1 .*PHASE 13)/,
+      '\nCPU:0 [LOST 17 EVENTS]\n$1',
+    );
+    expect(text).toContain('CPU:0 [LOST 17 EVENTS]');
+    const events: { code: string; message: string }[] = [];
+    const { analyze } = await import('../../src/analyze.js');
+    const { bufferSource } = await import('../../src/input/sources.js');
+    await analyze([bufferSource('lost.txt', text)], { options: {}, sink: { event: (e) => e.kind === 'diag' && events.push({ code: e.code, message: e.message }) } });
+    const lost = events.filter((e) => e.code === 'lost-events');
+    expect(lost).toHaveLength(2);
+    expect(lost[0]!.message).toContain('1129 oldest events');
+    expect(lost[1]!.message).toContain('17 events lost');
+  });
   it('an empty file and a header-only file give no requests and no crash', async () => {
     const r = await analyzeText(SAMPLE.split('\n').slice(0, 12).join('\n'), {}, 'hdr.txt');
     expect(r.requests).toEqual([]);
