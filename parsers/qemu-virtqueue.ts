@@ -811,6 +811,7 @@ class VirtqueueParser implements TextParser {
       const at = place(e, q.status);
       if (at.kind !== 'window') {
         q.counts[at.kind]++;
+        if (at.kind === 'stale') this.staleSlot(q, e, 'stale');
         return;
       }
     }
@@ -820,6 +821,24 @@ class VirtqueueParser implements TextParser {
     }
     this.retained += e.descs.length;
     q.elems.push(e);
+  }
+
+  /** One avail slot that is not a live request: counted per slot so summaries show how many were set aside. */
+  private staleSlot(q: QueueState, e: Elem, why: 'stale' | 'partial' | 'garbage' | 'duplicate'): void {
+    const what = {
+      stale: 'outside [used_idx, last_avail_idx): names a request that completed long ago',
+      partial: 'in the live window but not header…status shaped (completed and reused while the dump ran)',
+      garbage: 'in the live window but with garbage descriptors (freed indirect table or bad length)',
+      duplicate: 'same head descriptor or header buffer as a later live slot: completed and reused',
+    }[why];
+    this.ctx.emit({
+      kind: 'diag',
+      code: 'virtqueue-stale-slot',
+      device: q.device,
+      message: `queue ${q.queue} avail slot ${e.pos ?? '?'} (head ${e.head ?? '?'}) ${what}; not a request`,
+      data: { queue: q.queue, pos: e.pos, head: e.head, why },
+      evidence: e.evidence.slice(0, 1),
+    });
   }
 
   private finalize(q: QueueState): void {
@@ -851,8 +870,9 @@ class VirtqueueParser implements TextParser {
       const chain = orient(e.descs);
       const shape = chain ? chainShape(chain) : 'partial';
       if (e.broken || shape !== 'ok' || !chain) {
-        if (shape === 'garbage' || e.broken) counts.garbage++;
-        else counts.partial++;
+        const why = shape === 'garbage' || e.broken ? 'garbage' : 'partial';
+        counts[why]++;
+        this.staleSlot(q, e, why);
         continue;
       }
       seenPos.add(pos);
@@ -868,6 +888,7 @@ class VirtqueueParser implements TextParser {
       const ak = `a${c.chain[0]!.addr}`;
       if ((hk && seenHead.has(hk)) || seenHead.has(ak)) {
         counts.duplicate++;
+        this.staleSlot(q, c.e, 'duplicate');
         continue;
       }
       if (hk) seenHead.add(hk);
@@ -881,7 +902,6 @@ class VirtqueueParser implements TextParser {
       q.live.push(req.key);
       counts.live++;
     }
-    const notLive = counts.stale + counts.partial + counts.garbage;
     const data: Record<string, unknown> = { device: q.device, queue: q.queue, ...counts };
     if (st) {
       data.usedIdx = st.usedIdx;
@@ -889,11 +909,11 @@ class VirtqueueParser implements TextParser {
       if (st.shadowAvailIdx !== undefined) data.shadowAvailIdx = st.shadowAvailIdx;
       if (st.inuse !== undefined) data.inuse = st.inuse;
     } else data.window = windowFrom;
-    const evidence = st ? st.evidence.slice(0, 4) : elems[0]!.evidence.slice(0, 2);
-    if (notLive + counts.pending + counts.duplicate + counts.unplaced > 0) {
+    const evidence = st ? st.evidence.slice(0, 4) : (elems[0]?.evidence.slice(0, 2) ?? []);
+    {
       this.ctx.emit({
         kind: 'diag',
-        code: 'virtqueue-stale-slots',
+        code: 'virtqueue-snapshot',
         device: q.device,
         message:
           `queue ${q.queue}: ${counts.live} live request(s); ${counts.stale} stale slot(s) outside [used_idx, last_avail_idx)` +

@@ -134,8 +134,9 @@ describe('live chains rebuilt from a dump', () => {
     expect(r.requests.map((q) => q.info?.availPos)).toEqual([480, 481, 482, 483]);
     expect(r.requests.every((q) => q.state === 'retired')).toBe(true);
     expect(r.findings.map((f) => f.rule)).not.toContain('never-completed');
-    const d = r.diags.find((x) => x.code === 'virtqueue-stale-slots')!;
+    const d = r.diags.find((x) => x.code === 'virtqueue-snapshot')!;
     expect(d.data).toMatchObject({ live: 4, stale: 24, usedIdx: 480, lastAvailIdx: 484 });
+    expect(r.diags.filter((x) => x.code === 'virtqueue-stale-slot')).toHaveLength(24);
     const f = r.findings.find((x) => x.rule === 'repeated-page')!;
     expect(f.requestId).toBe('q0:14');
     expect(f.data).toMatchObject({ page: '0x2fcb000', count: 4, segments: [1, 2, 3, 4], overlap: true });
@@ -406,6 +407,6 @@ describe('repeated-page', () => {
     const r = await runText(dump([hdr, { addr: 0x2d0d000, len: 4096 }, { addr: 0x2d0d000, len: 4096 }, st], { pos: 200 }));
     expect(r.requests).toEqual([]);
     expect(r.findings).toEqual([]);
-    expect(r.diags.find((d) => d.code === 'virtqueue-stale-slots')?.data).toMatchObject({ stale: 1, live: 0 });
+    expect(r.diags.find((d) => d.code === 'virtqueue-snapshot')?.data).toMatchObject({ stale: 1, live: 0 });
   });
 });
