@@ -104,8 +104,14 @@ const r = spawnSync('/usr/bin/time', ['-v', process.execPath, cli, 'analyze', '-
 const err = r.stderr.toString();
 const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(err);
 const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(err);
+const user = Number(/User time \(seconds\): ([\d.]+)/.exec(err)?.[1] ?? NaN);
+const sys = Number(/System time \(seconds\): ([\d.]+)/.exec(err)?.[1] ?? NaN);
+const load = (await import('node:os')).loadavg()[0];
 const secs = wall ? Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]) : NaN;
-console.log(`exit ${r.status}; wall ${secs.toFixed(1)} s; ${(gen.lines / secs / 1e6).toFixed(2)} M lines/s; ${(gen.bytes / 1048576 / secs).toFixed(0)} MiB/s; peak RSS ${rss ? (Number(rss[1]) / 1024).toFixed(0) : '?'} MiB`);
+console.log(
+  `exit ${r.status}; wall ${secs.toFixed(1)} s; ${(gen.lines / secs / 1e6).toFixed(2)} M lines/s; ${(gen.bytes / 1048576 / secs).toFixed(0)} MiB/s; ` +
+    `CPU user ${user} s + sys ${sys} s (${(gen.lines / (user + sys) / 1e6).toFixed(2)} M lines per CPU-second); peak RSS ${rss ? (Number(rss[1]) / 1024).toFixed(0) : '?'} MiB; load average ${load.toFixed(1)}`,
+);
 if (r.status !== 0 && r.status !== 1) console.log(err.split('\n').slice(0, 20).join('\n'));
 if (!keep) unlinkSync(file);
 else console.log(`kept ${file}`);

@@ -590,7 +590,7 @@ export class VirtioAssembler {
       if (p) {
         p.issued = true;
         if (name === 'blk_co_pwritev' && flags & 0x2) p.zeroWrite = true;
-        if (!p.handled && offset !== undefined && bytes !== undefined) {
+        if (!p.handled && flags & 0x2 && offset !== undefined && bytes !== undefined) {
           // WRITE_ZEROES has no handle_* event: its range is the block-layer request's (offset = sector * 512).
           p.req.sector = Math.floor(offset / 512);
           p.req.sectors = Math.ceil(bytes / 512);
