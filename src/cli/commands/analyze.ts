@@ -8,6 +8,7 @@ import { SEVERITY_RANK } from '../../model/types.js';
 import { addInputOptions, parseFailOn, sourcesFor, toAnalyzeOptions, type InputFlags } from '../options.js';
 import type { CliIO, CliState } from '../program.js';
 import { neutralize } from '../../util/sanitize.js';
+import { blkTablesSection } from '../../report/blk-tables.js';
 
 interface AnalyzeFlags extends InputFlags {
   json?: boolean;
@@ -18,7 +19,7 @@ interface AnalyzeFlags extends InputFlags {
 
 /** Renderers for extra summary sections keyed by statsExt field (e.g. Linux block tables). */
 export type SectionRenderer = (statsExt: Record<string, unknown>) => string | undefined;
-const sectionRenderers: SectionRenderer[] = [];
+const sectionRenderers: SectionRenderer[] = [blkTablesSection];
 export function registerSummarySection(r: SectionRenderer): void {
   sectionRenderers.push(r);
 }
