@@ -107,8 +107,10 @@ export interface FtraceHead {
   body: string;
   flags?: string;
   shape: 'ftrace' | 'perf';
-  /** Named groups of the head and (once decoded) body patterns, as text. */
+  /** Named groups of the head pattern, as text. */
   groups: Record<string, string | undefined>;
+  /** Named groups of the body pattern, once decoded. */
+  bodyGroups?: Record<string, string | undefined>;
 }
 
 /** What one line decodes to. */
@@ -185,7 +187,7 @@ export function decodeBlockEvent(head: FtraceHead, evidence: Evidence): FtraceLi
   if (!tp) return { kind: 'other', head, event: head.event };
   const m = BODY[tp.body].exec(head.body);
   if (!m) return `${head.event} body does not match its format`;
-  head.groups = { ...head.groups, ...m.groups };
+  head.bodyGroups = m.groups;
   if (!tp.action) return { kind: 'count', head, event: head.event };
   const g = m.groups!;
   const base = { time: head.time, cpu: head.cpu, pid: head.pid, evidence };
@@ -304,6 +306,17 @@ function takeRecent(text: string): FtraceDecode | undefined {
   return undefined;
 }
 
+/** A match whose groups (head + body fields) are only assembled when someone reads them. */
+function lazyMatch(pattern: string, head: FtraceHead, extra?: Record<string, string>): PatternMatch {
+  let merged: Record<string, string | undefined> | undefined;
+  return {
+    pattern,
+    get groups() {
+      return (merged ??= { ...head.groups, ...head.bodyGroups, ...extra });
+    },
+  };
+}
+
 function match(text: string): PatternMatch | 'malformed' | null {
   const d = decodeLine(text);
   recentText[recentAt] = text;
@@ -311,10 +324,10 @@ function match(text: string): PatternMatch | 'malformed' | null {
   recentAt = (recentAt + 1) % RECENT;
   if (d === null) return null;
   if (d.kind === 'malformed') return 'malformed';
-  if (d.kind === 'block' || d.kind === 'count') return { pattern: d.head.shape === 'perf' ? 'perf' : 'event', groups: d.head.groups };
-  if (d.kind === 'marker') return { pattern: 'marker', groups: { ...d.head.groups, text: d.text } };
+  if (d.kind === 'block' || d.kind === 'count') return lazyMatch(d.head.shape === 'perf' ? 'perf' : 'event', d.head);
+  if (d.kind === 'marker') return lazyMatch('marker', d.head, { text: d.text });
   // A non-block event: accepted as part of an ftrace text (counted, not modelled).
-  if (d.kind === 'other') return { pattern: 'other', groups: d.head.groups };
+  if (d.kind === 'other') return lazyMatch('other', d.head);
   if (d.kind === 'entries') return { pattern: 'entries', groups: { inBuffer: String(d.inBuffer), written: String(d.written) } };
   if (d.kind === 'lost') return { pattern: 'lost', groups: { cpu: String(d.cpu), n: d.count === undefined ? undefined : String(d.count) } };
   return { pattern: 'header', groups: {} };
