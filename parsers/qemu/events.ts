@@ -151,6 +151,8 @@ export class VirtioAssembler {
   private readonly done = new Map<string, { key: string; device?: string }>();
   /** Elements completed without a fill (a late fill is not a second completion). */
   private readonly unfilled = new Map<string, boolean>();
+  /** Resets/stops traced while the device still had requests open, by vdev ('' = unknown device). */
+  private readonly pendingResets = new Map<string, { vdev: string | undefined; reason: 'reset' | 'stop'; ev: QemuEvent }[]>();
   /** Completed by req_complete, waiting for the fill that follows on the same thread. */
   private readonly awaitingFill = new Map<number, Pending>();
   /** The request a thread is working on (host I/O attribution). */
@@ -285,6 +287,7 @@ export class VirtioAssembler {
     }
     // Requests still open: submit the ones not yet submitted so that they are counted (never completed).
     for (const p of this.open.values()) if (!p.submitted) this.submit(p);
+    this.settleResets(true);
     const data: Record<string, unknown> = {
       qemu: { events: this.events, unknownEvents: this.unknown, merges: this.batches, byEvent: Object.fromEntries(this.counts) },
     };
@@ -304,6 +307,10 @@ export class VirtioAssembler {
     const elem = ptrArg(a.elem);
     if (!elem) return;
     const vq = ptrArg(a.vq);
+    if (this.pendingResets.size > 0) {
+      const dev = vq ? this.vqs.get(vq)?.vdev : undefined;
+      this.settleResets(true, dev ?? '');
+    }
     const prev = this.open.get(elem);
     if (prev) {
       // Popped again while still in flight (double pop / use after free): the old one stays open in the
@@ -507,6 +514,7 @@ export class VirtioAssembler {
     this.done.set(p.elem, { key: req.key, device: req.device });
     for (const [tid, cur] of this.current) if (cur === p) this.current.delete(tid);
     this.ctx.emit(c);
+    if (this.pendingResets.size > 0) this.settleResets(false);
   }
 
   private addEvidence(p: Pending, e: Evidence): void {
@@ -554,12 +562,41 @@ export class VirtioAssembler {
     this.lastBatch.set(tid, members);
   }
 
+  /**
+   * A device reset or dataplane stop. QEMU traces both on entry and then drains the device
+   * (virtio_blk_reset and virtio_blk_data_plane_stop call blk_drain after the trace point), so requests
+   * still open complete after the line. The epoch ends when they have drained, when the device pops again,
+   * or when the trace ends: the reset event is emitted then, and requests still open at that point are lost.
+   */
   private reset(vdev: string | undefined, reason: 'reset' | 'stop', ev: QemuEvent): void {
-    // Requests of the device still open are dropped from the pointer table: a later pop of the same
-    // pointer is a new request, not a double pop. The model keeps them in flight (never completed).
+    const key = vdev ?? '';
+    const list = this.pendingResets.get(key);
+    if (list) list.push({ vdev, reason, ev });
+    else if (this.openFor(vdev) > 0) this.pendingResets.set(key, [{ vdev, reason, ev }]);
+    else this.emitReset(vdev, reason, ev);
+  }
+
+  private openFor(vdev: string | undefined): number {
+    let n = 0;
+    for (const p of this.open.values()) if (vdev === undefined || p.req.device === undefined || p.req.device === vdev) n++;
+    return n;
+  }
+
+  /** Emit pending resets whose device has drained (or all of them, or those of one device). */
+  private settleResets(force: boolean, only?: string): void {
+    for (const [key, list] of this.pendingResets) {
+      if (only !== undefined && key !== only && key !== '') continue;
+      if (!force && this.openFor(list[0]!.vdev) > 0) continue;
+      this.pendingResets.delete(key);
+      for (const r of list) this.emitReset(r.vdev, r.reason, r.ev);
+    }
+  }
+
+  private emitReset(vdev: string | undefined, reason: 'reset' | 'stop', ev: QemuEvent): void {
+    // Requests of the device still open are lost: drop them from the pointer table (a later pop of the
+    // pointer is a new request, not a double pop). The model keeps them in flight (never completed).
     for (const [elem, p] of this.open) {
       if (vdev !== undefined && p.req.device !== undefined && p.req.device !== vdev) continue;
-      if (reason === 'stop') continue; // dataplane stop drains; the reset that follows ends the epoch
       if (!p.submitted) this.submit(p);
       this.open.delete(elem);
     }

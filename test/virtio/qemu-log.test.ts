@@ -118,6 +118,25 @@ describe('assembler details', () => {
     expect(r.requests.map((q) => q.queue)).toEqual([0, 0]);
     expect(tally(r.model.findings)).toEqual({ 'never-completed/error': 1 });
   });
+  it('requests that drain after a dataplane stop or reset line are not lost (QEMU traces on entry, then drains)', async () => {
+    const t = [
+      '10@1.000000:virtio_set_status vdev 0x5600 val 15',
+      '10@1.000001:virtio_blk_data_plane_start dataplane 0x5900',
+      '10@1.000002:virtio_queue_notify vdev 0x5600 n 0 vq 0x7700',
+      '10@1.000003:virtqueue_pop vq 0x7700 elem 0x5800 in_num 1 out_num 2',
+      '10@1.000004:virtio_blk_handle_write vdev 0x5600 req 0x5800 sector 8 nsectors 8',
+      '11@1.100000:virtio_blk_data_plane_stop dataplane 0x5900',
+      '11@1.100001:virtio_set_status vdev 0x5600 val 0',
+      '10@1.100500:virtio_blk_rw_complete vdev 0x5600 req 0x5800 ret 0',
+      '10@1.100501:virtio_blk_req_complete vdev 0x5600 req 0x5800 status 0',
+      '10@1.100502:virtqueue_fill vq 0x7700 elem 0x5800 len 1 idx 0',
+    ].join('\n');
+    const r = await analyzeText(t + '\n');
+    expect(r.requests.map((q) => q.state)).toEqual(['completed']);
+    expect(r.model.stats.resets).toBe(2);
+    // The write completed during the drain without a flush: unflushed at the reset.
+    expect(tally(r.model.findings)).toEqual({ 'unflushed-writes/error': 1 });
+  });
   it('flush, discard and get-id without handle events come from the descriptor counts and fill length', async () => {
     const t = [
       'virtqueue_pop vq 0x7700 elem 0x5800 in_num 1 out_num 1',
