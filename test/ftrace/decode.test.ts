@@ -145,3 +145,13 @@ describe('hostile input', () => {
     expect(ftraceBlock.detect(['4887@1795471911.698369:blk_co_preadv blk 0x563dca068ea0 bs 0x563dca06b6d0 offset 0 bytes 512 flags 0x0'])).toBe(0);
   });
 });
+
+describe('raw field output (trace-cmd report -R)', () => {
+  it('maps name=value fields, with dev as a kernel dev_t', () => {
+    const ev = block('kworker/0:1H-37 [000] 10.027510: block_rq_issue: dev=266338304 sector=32768 nr_sector=8 bytes=4096 rwbs=WS comm=kworker/0:1H cmd=');
+    expect(ev).toMatchObject({ action: 'D', dev: '254,0', rwbs: 'WS', sector: 32768, sectors: 8, bytes: 4096 });
+    const c = block('<idle>-0 [000] 10.028111: block_rq_complete: dev=266338320 sector=8 nr_sector=8 error=0 rwbs=R cmd=');
+    expect(c).toMatchObject({ action: 'C', dev: '254,16', error: 0 });
+    expect(decodeLine('dd-1 [000] 1.0: block_rq_issue: dev=abc sector=1')).toMatchObject({ kind: 'malformed' });
+  });
+});
