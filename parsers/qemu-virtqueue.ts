@@ -68,8 +68,8 @@ const PATTERNS = {
   section: /^(?<section>VRing|desc|descs|avail|used):(?:\s+(?<value>0x[0-9a-fA-F]{1,40}))?$/,
   desc: /^addr (?<addr>0x[0-9a-fA-F]{1,40}) len (?<len>-?\d{1,20})(?: \((?<flags>[a-z, ]{0,200})\))?,?$/,
   xp: new RegExp(`^(?<addr>[0-9a-fA-F]{8,16}): (?<values>${HEX}(?: ${HEX}){0,63})$`),
-  json: /^\{.*\}$/,
-  jsonOpen: /^[{[].*$/,
+  json: /^(?:[-<]> )?\{.*\}$/,
+  jsonOpen: /^(?:[-<]> )?[{[].*$/,
   jsonCont: /^["}\]].*$/,
 } as const;
 
@@ -97,7 +97,13 @@ function jsonShape(s: string): 'whole' | 'open' | null {
   return depth > 0 ? 'open' : null;
 }
 
-function matchLine(text: string): PatternMatch | 'malformed' | null {
+/** QMP traffic as QEMU's docs and many logs show it: "-> " before a command, "<- " before a reply or event. */
+function jsonBody(text: string): string {
+  return (text.startsWith('-> ') || text.startsWith('<- ')) && text.length > 3 ? text.slice(3).trimStart() : text;
+}
+
+function matchLine(raw: string): PatternMatch | 'malformed' | null {
+  const text = jsonBody(raw);
   const c = text.charCodeAt(0);
   if (c === 123 /* { */) {
     const shape = jsonShape(text);
@@ -137,7 +143,7 @@ const STRONG = [
 
 const PROMPT_RE = /^\((?:qemu|QEMU)\)(?: |$)/;
 /** QMP greeting, command, reply or event lines. */
-const QMP_RE = /^\{\s*"(?:QMP|execute|exec-oob|return|error|event|timestamp)"\s*:/;
+const QMP_RE = /^(?:[-<]> )?\{\s*"(?:QMP|execute|exec-oob|return|error|event|timestamp)"\s*:/;
 
 function detect(lines: string[]): number {
   let strong = 0;
@@ -347,18 +353,19 @@ class VirtqueueParser implements TextParser {
     const p = m.pattern as PatName;
     // While a multi-line reply is open, bare '{' / '[' / '"…' / '}' lines continue it; a compact object ('{"…')
     // or any monitor line starts something new, so the open reply was cut short.
-    const continues = p === 'jsonCont' || (p === 'jsonOpen' && !rec.text.startsWith('{"'));
+    const body = p.startsWith('json') ? jsonBody(rec.text) : rec.text;
+    const continues = p === 'jsonCont' || (p === 'jsonOpen' && !body.startsWith('{"'));
     if (this.json && !continues) {
       // A new top-level object or any monitor line while a JSON reply is open: the open one was cut short.
       this.failJson('JSON reply ends early (truncated)');
     }
     switch (p) {
       case 'json':
-        this.onJson(rec.text, rec);
+        this.onJson(body, rec);
         return;
       case 'jsonOpen':
       case 'jsonCont':
-        this.stitch(rec);
+        this.stitch(body, rec);
         return;
       case 'promptVq':
       case 'promptXp':
@@ -607,13 +614,13 @@ class VirtqueueParser implements TextParser {
 
   // --- QMP ------------------------------------------------------------------------------------------------
 
-  private stitch(rec: LineRecord): void {
+  private stitch(body: string, rec: LineRecord): void {
     if (!this.json) {
-      if (rec.text.charCodeAt(0) !== 123 && rec.text.charCodeAt(0) !== 91) return; // stray continuation
-      this.json = { text: rec.text, rec };
+      if (body.charCodeAt(0) !== 123 && body.charCodeAt(0) !== 91) return; // stray continuation
+      this.json = { text: body, rec };
       return;
     }
-    this.json.text += rec.text;
+    this.json.text += body;
     if (this.json.text.length > MAX_JSON) {
       this.failJson(`JSON reply longer than ${MAX_JSON} characters`);
       return;
@@ -1096,6 +1103,11 @@ export const qemuVirtqueue: TextFormatDef = {
     {
       line: '{"return": {"index": 40, "name": "virtio-blk", "descs": [{"flags": ["write"], "len": 1, "addr": 270303776}], "avail": {"idx": 261, "flags": 0, "ring": 40}, "used": {"idx": 257, "flags": 0}}}',
       pattern: 'json',
+    },
+    {
+      line: '<- {"return": {"signalled-used": 480, "inuse": 4, "queue-index": 0, "last-avail-idx": 484, "used-idx": 480, "shadow-avail-idx": 484, "vring-num": 256}}',
+      pattern: 'json',
+      comment: 'QMP traffic as shown in QEMU docs and logs ("-> " command, "<- " reply)',
     },
   ],
   detect(lines: string[]): number {

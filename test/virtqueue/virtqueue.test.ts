@@ -213,6 +213,17 @@ describe('live chains rebuilt from a dump', () => {
     expect(shape(r.requests)).toEqual(shape(ref.requests));
   });
 
+  it('reads QMP traffic written with "-> " / "<- " arrows', async () => {
+    const arrows = read('qmp-round2-vblk1-q0.jsonl')
+      .split('\n')
+      .map((l) => (l.startsWith('{"execute"') ? '-> ' + l : l.startsWith('{') ? '<- ' + l : l))
+      .join('\n');
+    const r = await runText(arrows, 'arrows.txt');
+    const ref = await runFile('qmp-round2-vblk1-q0.jsonl');
+    expect(r.skipped).toBe(0);
+    expect(shape(r.requests)).toEqual(shape(ref.requests));
+  });
+
   it('reads a dump pasted into a mail (quoted, CRLF)', async () => {
     const mail = 'Here is the dump:\r\n' + read('hmp-xp-round2-vblk1-q1.txt').split('\n').map((l) => '> ' + l).join('\r\n');
     const r = await runText(mail, 'mail.txt');
