@@ -354,7 +354,8 @@ class VirtqueueParser implements TextParser {
     // While a multi-line reply is open, bare '{' / '[' / '"…' / '}' lines continue it; a compact object ('{"…')
     // or any monitor line starts something new, so the open reply was cut short.
     const body = p.startsWith('json') ? jsonBody(rec.text) : rec.text;
-    const continues = p === 'jsonCont' || (p === 'jsonOpen' && !body.startsWith('{"'));
+    const arrow = body !== rec.text;
+    const continues = p === 'jsonCont' || (p === 'jsonOpen' && !arrow && !body.startsWith('{"'));
     if (this.json && !continues) {
       // A new top-level object or any monitor line while a JSON reply is open: the open one was cut short.
       this.failJson('JSON reply ends early (truncated)');

@@ -224,6 +224,57 @@ describe('live chains rebuilt from a dump', () => {
     expect(shape(r.requests)).toEqual(shape(ref.requests));
   });
 
+  it('reads multi-line QMP in the QAPI documentation style (arrows, indented, nested arrays)', async () => {
+    const text = [
+      '-> { "execute": "x-query-virtio-queue-status",',
+      '     "arguments": { "path": "/machine/peripheral/vblk1/virtio-backend",',
+      '                    "queue": 0 }',
+      '   }',
+      '<- { "return": {',
+      '         "signalled-used": 480, "inuse": 1, "queue-index": 0,',
+      '         "last-avail-idx": 481, "used-idx": 480, "shadow-avail-idx": 481,',
+      '         "vring-num": 256 }',
+      '   }',
+      '-> { "execute": "x-query-virtio-queue-element",',
+      '     "arguments": { "path": "/machine/peripheral/vblk1/virtio-backend",',
+      '                    "queue": 0,',
+      '                    "index": 224 }',
+      '   }',
+      '<- { "return": {',
+      '         "index": 45,',
+      '         "name": "virtio-blk",',
+      '         "descs": [',
+      '             {',
+      '                 "flags": ["write"],',
+      '                 "len": 1,',
+      '                 "addr": 270303008',
+      '             },',
+      '             {',
+      '                 "flags": ["next"],',
+      '                 "len": 4096,',
+      '                 "addr": 1234567',
+      '             },',
+      '             {',
+      '                 "flags": ["next"],',
+      '                 "len": 16,',
+      '                 "addr": 270302992',
+      '             }',
+      '         ],',
+      '         "avail": { "idx": 481, "flags": 0, "ring": 45 },',
+      '         "used": { "idx": 480, "flags": 0 }',
+      '     }',
+      '   }',
+    ].join('\n');
+    const r = await runText(text, 'qapi-doc.txt');
+    expect(r.skipped).toBe(0);
+    expect(r.requests).toHaveLength(1);
+    expect(r.requests[0]!.segments).toEqual([
+      { addr: '0x101c7f10', len: 16, write: false, role: 'header' },
+      { addr: '0x12d687', len: 4096, write: false, role: 'data' },
+      { addr: '0x101c7f20', len: 1, write: true, role: 'status' },
+    ]);
+  });
+
   it('reads a dump pasted into a mail (quoted, CRLF)', async () => {
     const mail = 'Here is the dump:\r\n' + read('hmp-xp-round2-vblk1-q1.txt').split('\n').map((l) => '> ' + l).join('\r\n');
     const r = await runText(mail, 'mail.txt');
