@@ -13,6 +13,7 @@ import { evidenceOf } from './match.js';
 import { BlkAssembler, FLUSH_SECTOR, parseRwbs, type BlkEvent } from './linux-block/events.js';
 
 const ID = 'ftrace-block';
+const MAX_LINE = 8192;
 
 /** (u64)-1: the sector block_rq_complete prints for a request without a position (flush, driver-private). */
 export const U64_MAX_SECTOR = '18446744073709551615';
@@ -24,15 +25,16 @@ export const U64_MAX_SECTOR = '18446744073709551615';
  * tracefs `trace` / `trace_pipe` and `trace-cmd report`:
  *   `comm-pid [cpu] flags ts: event: body`   (flags: 4 or 5 latency columns, absent without irq-info / in trace-cmd)
  *   `comm-pid (tgid) [cpu] ...`              (options/record-tgid)
- * comm may contain spaces and dashes: the pid is the `-digits` right before the `[cpu]` column.
+ * comm may contain spaces and dashes: the pid is the `-digits` right before the `[cpu]` column. comm is at most
+ * 15 bytes (TASK_COMM_LEN); the bound {0,64} keeps the regex work per line linear on hostile input.
  */
 const FTRACE_HEAD =
-  /^\s*(?<comm>.*?)-(?<pid>\d+)\s+(?:\(\s*(?<tgid>-+|\d+)\)\s+)?\[(?<cpu>\d+)\]\s+(?:(?<flags>[^\s\d][^\s]{3,4}|\d[^\s.:]{3,4})\s+)?(?<ts>\d+\.\d+):\s+(?<event>\w+):\s*(?<body>.*)$/;
+  /^(?<comm>.{0,64}?)-(?<pid>\d+)\s+(?:\(\s*(?<tgid>-+|\d+)\)\s+)?\[(?<cpu>\d+)\]\s+(?:(?<flags>[^\s\d][^\s]{3,4}|\d[^\s.:]{3,4})\s+)?(?<ts>\d+\.\d+):\s+(?<event>\w+):\s*(?<body>.*)$/;
 /** `perf script`: `comm pid[/tid] [cpu] ts: [period] block:event: body`. */
 const PERF_HEAD =
-  /^\s*(?<comm>.*?)\s+(?<pid>\d+)(?:\/(?<tid>\d+))?\s+\[(?<cpu>\d+)\]\s+(?<ts>\d+\.\d+):\s+(?:\d+\s+)?(?<sys>block|ftrace):(?<event>\w+):\s*(?<body>.*)$/;
+  /^(?<comm>.{0,64}?)\s+(?<pid>\d+)(?:\/(?<tid>\d+))?\s+\[(?<cpu>\d+)\]\s+(?<ts>\d+\.\d+):\s+(?:\d+\s+)?(?<sys>block|ftrace):(?<event>\w+):\s*(?<body>.*)$/;
 /** Looks like an ftrace record start (for truncated/garbled lines: malformed rather than ignored). */
-const FTRACE_START = /^.*?-\d+\s+(?:\(\s*(?:-+|\d+)\)\s+)?\[\d{1,4}\]/;
+const FTRACE_START = /^.{0,64}?-\d+\s+(?:\(\s*(?:-+|\d+)\)\s+)?\[\d{1,4}\]/;
 /** trace-cmd report preamble and per-CPU notes. */
 const HEADER = /^(?:cpus=\d+|CPU \d+ is empty|version = \d+|CPU\d+ data recorded at offset=0x[0-9a-fA-F]+|\d+ bytes in size(?: \(\d+ uncompressed\))?)$/;
 /** tracefs header line with the buffer's counts (kernel/trace/trace.c print_event_info). */
@@ -307,7 +309,10 @@ export function decodeLine(text: string, evidence: Evidence = { file: '' }): Ftr
     const g = e.groups!;
     return { kind: 'entries', inBuffer: Number(g.inBuffer), written: Number(g.written), cpus: g.cpus ? Number(g.cpus) : undefined };
   }
-  if (text.length > 20000) return FTRACE_START.test(text.slice(0, 200)) ? { kind: 'malformed', reason: 'line too long for an ftrace record' } : null;
+  // Records are short (comm 16 bytes, bodies ~100, trace_marker text < 4 KiB): longer lines are not ours,
+  // and the head patterns are never run on them (bounded regex work per line).
+  if (text.length > MAX_LINE) return FTRACE_START.test(text.slice(0, 200)) ? { kind: 'malformed', reason: 'line too long for an ftrace record' } : null;
+  if (c === 32 || c === 9) text = text.trimStart();
   if (text.indexOf('[') < 0) {
     if (HEADER.test(text)) return { kind: 'header' };
     return null;

@@ -136,6 +136,10 @@ describe('hostile input', () => {
     expect(decodeLine('\u0000\u0001\u00ff'.repeat(1000))).toBeNull();
     expect(decodeLine('-'.repeat(50000) + '1 [')).toBeNull();
     expect(ftraceBlock.detect(['', '\u0000garbage', '# tracer: nop'])).toBe(0);
+    // Long runs the head patterns could backtrack over (their comm part is bounded).
+    expect(decodeLine('x' + ' '.repeat(8000) + '1 [')).toBeNull();
+    expect(decodeLine('a' + '\t'.repeat(8000) + '-1 [0]')).toBeNull();
+    expect(decodeLine('-1 '.repeat(2700) + '[')).toBeNull();
   });
   it('non-block events are accepted but not modelled', () => {
     expect(decodeLine('bash-1 [000] d..2. 1.0: sched_switch: prev_comm=bash prev_pid=1')).toMatchObject({ kind: 'other', event: 'sched_switch' });
