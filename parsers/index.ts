@@ -10,6 +10,8 @@ import { ftraceBlock } from './ftrace-block.js';
 import { qemuSimpletrace } from './qemu-simpletrace.js';
 import { blktrace } from './blktrace.js';
 import { blkparse } from './blkparse.js';
+import { xenRing } from './xen-ring.js';
+import { xenRingHexdump } from './xen-ring-text.js';
 
 export const FORMATS: FormatDef[] = [
   xbdbackXen2,
@@ -22,6 +24,8 @@ export const FORMATS: FormatDef[] = [
   qemuSimpletrace,
   blktrace,
   blkparse,
+  xenRing,
+  xenRingHexdump,
 ];
 
 export function findFormat(id: string): FormatDef | undefined {
