@@ -133,6 +133,18 @@ describe('CLI', () => {
     expect(c.code).toBe(2);
     expect(c.stderr).toContain('only one side');
   });
+  it('--fail-on-missing: 0 when only the edges differ, 1 when a request in the middle is missing', async () => {
+    const ok = await runCli(['compare', join(RUN1, 'guest-ftrace-block.txt'), HOST1, '--max-rows', '0', '--fail-on-missing']);
+    expect(ok.code).toBe(0);
+    // Drop one mid-trace request (the issue and completion of the phase 3 write at 8448) from the guest trace.
+    const text = readFileSync(join(RUN1, 'guest-ftrace-block.txt'), 'utf8')
+      .split('\n')
+      .filter((l) => !/block_rq_(issue|complete): 254,0 W[S]* (?:\d+ )?\(\) 8448 \+ 128/.test(l))
+      .join('\n');
+    const bad = await runCli(['compare', '-', HOST1, '--max-rows', '0', '--fail-on-missing'], text);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/write 8448\+128 .*host only: MISSING on the other side/);
+  });
   it('one side from standard input', async () => {
     const r = await runCli(['compare', '-', HOST1, '--max-rows', '0'], readFileSync(join(RUN1, 'guest-ftrace-block.txt')));
     expect(r.code).toBe(0);

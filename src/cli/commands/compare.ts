@@ -19,6 +19,7 @@ interface CompareFlags {
   json?: boolean;
   all?: boolean;
   maxRows?: string;
+  failOnMissing?: boolean;
 }
 
 export interface SideResult extends CompareSide {
@@ -90,6 +91,7 @@ export async function runCompare(guestFile: string, hostFile: string, flags: Com
   const views = compareViews(guest, host, { guestDev: flags.guestDev, hostDev: flags.hostDev, window });
   if (flags.json) io.stdout(JSON.stringify(compareJson(guest, host, views)) + '\n');
   else io.stdout(renderCompare(guest, host, views, { all: !!flags.all, maxRows }));
+  if (flags.failOnMissing && views.counts.guestOnlyWithin + views.counts.hostOnlyWithin > 0) return 1;
   return 0;
 }
 
@@ -232,6 +234,7 @@ export function registerCompare(program: Command, io: CliIO, state: CliState): v
     .option('--max-rows <n>', 'side-by-side rows to print (one-sided ones are always listed)', '40')
     .option('--all', 'print every row side by side')
     .option('--json', 'print one JSON document')
+    .option('--fail-on-missing', 'exit 1 when a request between matched ones is seen on one side only')
     .action(async (guestFile: string, hostFile: string, flags: CompareFlags) => {
       state.exitCode = await runCompare(guestFile, hostFile, flags, io);
     });
