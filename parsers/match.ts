@@ -38,12 +38,15 @@ export function matchText(f: TextFormatDef, text: string): PatternMatch | 'malfo
   return f.prefix ? 'malformed' : null;
 }
 
+import { detach } from '../src/util/detach.js';
+export { detach };
+
 /** Evidence for a line record: the first line, plus continuation lines of a rejoined record. */
 export function evidenceOf(rec: LineRecord): Evidence {
   return {
     file: rec.file,
     line: rec.line,
-    text: rec.more ? [rec.raw, ...rec.more.map((m) => m.raw)].join('\n') : rec.raw,
+    text: detach(rec.more ? [rec.raw, ...rec.more.map((m) => m.raw)].join('\n') : rec.raw),
   };
 }
 

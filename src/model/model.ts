@@ -2,6 +2,7 @@
 // findings to a sink. Memory grows with requests in flight and findings kept, not with input size.
 import type { AnalyzeOptions, Finding, ParsedEvent, Request, Severity } from './types.js';
 import type { Rule, RuleVisitor, ReportInit } from '../rules/types.js';
+import { detach } from '../util/detach.js';
 
 export interface ModelSink {
   /** A request left the model (completed, retired or unfinished); findings about it so far are attached. */
@@ -171,7 +172,7 @@ export class Model {
     const f: Finding = {
       rule: id,
       severity,
-      message: init.message,
+      message: detach(init.message),
       evidence: init.evidence ?? (req ? req.evidence.slice(0, 64) : []),
     };
     if (req) {
