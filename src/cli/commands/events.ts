@@ -56,6 +56,7 @@ const MAX_WARNINGS = 10;
 /** Writes 1 MiB blocks to a file descriptor, or to io.stdout (as latin1 text, with backpressure). */
 class ByteOut {
   buf: Buffer = Buffer.allocUnsafe(BLOCK);
+  dv: DataView = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   pos = 0;
   private ready: Buffer[] = [];
   /** Written blocks kept for reuse (allocating 1 MiB buffers over and over costs full GCs). */
@@ -65,6 +66,8 @@ class ByteOut {
   constructor(
     private readonly io: CliIO,
     private readonly fd: number | undefined,
+    /** The process's own stdout when the CLI runs for real: bytes go there without a detour through strings. */
+    private readonly stream?: NodeJS.WriteStream,
   ) {}
 
   /** Make room for n bytes in `buf` (n may exceed a block: the block grows). */
@@ -77,6 +80,7 @@ class ByteOut {
     if (this.pos > 0) this.ready.push(this.buf.subarray(0, this.pos));
     const s = n <= BLOCK ? this.spare.pop() : undefined;
     this.buf = s ?? Buffer.allocUnsafe(Math.max(BLOCK, n));
+    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
     this.pos = 0;
   }
 
@@ -94,6 +98,11 @@ class ByteOut {
       if (this.fd !== undefined) {
         let off = 0;
         while (off < b.length) off += writeSync(this.fd, b, off, b.length - off);
+      } else if (this.stream) {
+        const s = this.stream;
+        if (!s.write(b)) await new Promise<void>((resolve) => s.once('drain', () => resolve()));
+        // A block still queued in the stream must not be reused.
+        if (s.writableLength !== 0) continue;
       } else {
         this.io.stdout(b.toString('latin1'));
         if (this.io.drain) await this.io.drain();
@@ -108,14 +117,32 @@ class ByteOut {
 const HEX = new Uint8Array(16);
 for (let i = 0; i < 16; i++) HEX[i] = '0123456789abcdef'.charCodeAt(i);
 
+/** Literal bytes as little-endian 32-bit words (the last one zero-padded) for 4-byte unaligned stores. */
+interface Piece {
+  w: Uint32Array;
+  len: number;
+}
+
+function piece(b: Uint8Array): Piece {
+  const padded = new Uint8Array(Math.ceil(b.length / 4) * 4);
+  padded.set(b);
+  const w = new Uint32Array(padded.length / 4);
+  for (let i = 0; i < w.length; i++) w[i] = (padded[4 * i]! | (padded[4 * i + 1]! << 8) | (padded[4 * i + 2]! << 16) | (padded[4 * i + 3]! << 24)) >>> 0;
+  return { w, len: b.length };
+}
+
 interface StCache {
   /** "NAME " */
-  head: Uint8Array;
+  head: Piece;
   /** " ARG=0x" or " ARG=" per argument. */
   prefixes: Uint8Array[];
+  pieces: Piece[];
   isString: boolean[];
   /** Bytes of everything but the argument values. */
   fixed: number;
+  /** " pid=N" + the first prefix, for pid `pidFor`. */
+  pidFor: number;
+  pidHead: Piece | undefined;
 }
 
 function bytesOf(s: string): Uint8Array {
@@ -134,8 +161,8 @@ function stCache(t: EventType): StCache {
   }
   const head = bytesOf(neutralize(t.name) + ' ');
   let fixed = head.length + 64;
-  for (const p of prefixes) fixed += p.length + 16;
-  c = { head, prefixes, isString, fixed };
+  for (const p of prefixes) fixed += p.length + 24;
+  c = { head: piece(head), prefixes, pieces: prefixes.map(piece), isString, fixed, pidFor: -1, pidHead: undefined };
   t.cache = c;
   return c;
 }
@@ -144,18 +171,16 @@ function stCache(t: EventType): StCache {
 function rawCache(n: number): StCache {
   const prefixes: Uint8Array[] = [];
   for (let i = 0; i < n; i++) prefixes.push(bytesOf(` arg${i}=0x`));
-  return { head: new Uint8Array(0), prefixes, isString: prefixes.map(() => false), fixed: 0 };
+  let fixed = 0;
+  for (const p of prefixes) fixed += p.length + 24;
+  return { head: piece(new Uint8Array(0)), prefixes, pieces: prefixes.map(piece), isString: prefixes.map(() => false), fixed, pidFor: -1, pidHead: undefined };
 }
-
-const PID_EQ = bytesOf(' pid=');
 
 /** Formats records as simpletrace.py does, straight into the output bytes. */
 export class SimpletraceStyle {
   private first = true;
   private lastHi = 0;
   private lastLo = 0;
-  private lastPid = -1;
-  private pidBytes: Uint8Array = new Uint8Array(0);
   private readonly raw: StCache[] = [];
 
   constructor(private readonly out: ByteOut) {}
@@ -184,39 +209,60 @@ export class SimpletraceStyle {
     }
     out.reserve(c.fixed + args.fixed + 4 * (end - p) + 64);
     const o = out.buf;
+    const dv = out.dv;
     let q = out.pos;
-    const head = c.head;
-    for (let i = 0; i < head.length; i++) o[q++] = head[i]!;
-    q = this.writeDelta(o, q, this.delta(h.tsHi, h.tsLo));
-    for (let i = 0; i < 5; i++) o[q++] = PID_EQ[i]!;
-    if (h.pid !== this.lastPid) {
-      this.lastPid = h.pid;
-      this.pidBytes = bytesOf(String(h.pid));
+    // Literals go out as 4-byte stores; the few bytes written past a literal's end are overwritten next
+    // (reserve() leaves the slack).
+    const hw = c.head.w;
+    for (let i = 0; i < hw.length; i++) dv.setUint32(q + 4 * i, hw[i]!, true);
+    q = this.writeDelta(o, q + c.head.len, this.delta(h.tsHi, h.tsLo));
+    // " pid=N ARG0=0x" as one piece, cached per event type and pid.
+    if (args.pidFor !== h.pid) {
+      args.pidFor = h.pid;
+      args.pidHead = piece(Buffer.concat([bytesOf(` pid=${h.pid}`), args.prefixes[0] ?? new Uint8Array(0)]));
     }
-    const pb = this.pidBytes;
-    for (let i = 0; i < pb.length; i++) o[q++] = pb[i]!;
-    const prefixes = args.prefixes;
+    const ph = args.pidHead!;
+    const pw = ph.w;
+    for (let i = 0; i < pw.length; i++) dv.setUint32(q + 4 * i, pw[i]!, true);
+    q += ph.len;
+    const pieces = args.pieces;
     const isString = args.isString;
-    for (let a = 0; a < prefixes.length; a++) {
-      const pre = prefixes[a]!;
-      for (let i = 0; i < pre.length; i++) o[q++] = pre[i]!;
+    for (let a = 0; a < pieces.length; a++) {
+      if (a > 0) {
+        const pre = pieces[a]!;
+        const w = pre.w;
+        for (let i = 0; i < w.length; i++) dv.setUint32(q + 4 * i, w[i]!, true);
+        q += pre.len;
+      }
       if (isString[a]) {
         const len = buf.readUInt32LE(p);
         q = writeBytesRepr(o, q, buf, p + 4, p + 4 + len);
         p += 4 + len;
       } else {
-        // u64 little-endian -> lower-case hex without leading zeros
-        let i = 7;
-        while (i > 0 && buf[p + i] === 0) i--;
-        const top = buf[p + i]!;
-        if (top >= 16) o[q++] = HEX[top >> 4]!;
-        o[q++] = HEX[top & 15]!;
-        for (i--; i >= 0; i--) {
-          const b = buf[p + i]!;
-          o[q++] = HEX[b >> 4]!;
-          o[q++] = HEX[b & 15]!;
-        }
+        // u64 little-endian -> lower-case hex without leading zeros ('%x'), written from the last digit.
+        let lo = buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24);
+        let hi = buf[p + 4]! | (buf[p + 5]! << 8) | (buf[p + 6]! << 16) | (buf[p + 7]! << 24);
         p += 8;
+        if (hi === 0) {
+          const e = q + (lo === 0 ? 1 : 8 - (Math.clz32(lo) >> 2));
+          for (let k = e - 1; k >= q; k--) {
+            o[k] = HEX[lo & 15]!;
+            lo >>>= 4;
+          }
+          q = e;
+        } else {
+          const e = q + 16 - (Math.clz32(hi) >> 2);
+          const m = e - 8;
+          for (let k = e - 1; k >= m; k--) {
+            o[k] = HEX[lo & 15]!;
+            lo >>>= 4;
+          }
+          for (let k = m - 1; k >= q; k--) {
+            o[k] = HEX[hi & 15]!;
+            hi >>>= 4;
+          }
+          q = e;
+        }
       }
     }
     o[q++] = 10;
@@ -534,7 +580,9 @@ export async function runEvents(file: string, flags: EventsFlags, io: CliIO): Pr
       return 2;
     }
   }
-  const out = new ByteOut(io, fd);
+  // Running as the real CLI (main.ts hands us the process's stdin): write stdout bytes directly.
+  const direct = fd === undefined && io.stdin === process.stdin ? process.stdout : undefined;
+  const out = new ByteOut(io, fd, direct);
   const src = file === '-' ? stdinSource(io.stdin) : fileSource(file);
   try {
     const it = src.chunks()[Symbol.asyncIterator]();
