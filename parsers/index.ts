@@ -4,6 +4,7 @@ import { xbdbackXen2 } from './netbsd-xbdback.js';
 import { xbdbackXenbus } from './netbsd-xbdback-xenbus.js';
 import { linuxBlkback } from './linux-xen-blkback.js';
 import { linuxBlkfront } from './linux-xen-blkfront.js';
+import { freebsdXbb } from './freebsd-xbb.js';
 import { qemuLog } from './qemu-log.js';
 import { qemuVirtqueue } from './qemu-virtqueue.js';
 import { ftraceBlock } from './ftrace-block.js';
@@ -18,6 +19,7 @@ export const FORMATS: FormatDef[] = [
   xbdbackXenbus,
   linuxBlkback,
   linuxBlkfront,
+  freebsdXbb,
   qemuLog,
   qemuVirtqueue,
   ftraceBlock,
