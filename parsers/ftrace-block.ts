@@ -30,9 +30,9 @@ export const U64_MAX_SECTOR = '18446744073709551615';
  */
 const FTRACE_HEAD =
   /^(?<comm>.{0,64}?)-(?<pid>\d+)\s+(?:\(\s*(?<tgid>-+|\d+)\)\s+)?\[(?<cpu>\d+)\]\s+(?:(?<flags>[^\s\d][^\s]{3,4}|\d[^\s.:]{3,4})\s+)?(?<ts>\d+\.\d+):\s+(?<event>\w+):\s*(?<body>.*)$/;
-/** `perf script`: `comm pid[/tid] [cpu] ts: [period] block:event: body`. */
+/** `perf script`: `comm pid[/tid] [cpu] ts: [period] block:event: body` (`[cpu]` absent with `-F comm,tid,time,event,trace`). */
 const PERF_HEAD =
-  /^(?<comm>.{0,64}?)\s+(?<pid>\d+)(?:\/(?<tid>\d+))?\s+\[(?<cpu>\d+)\]\s+(?<ts>\d+\.\d+):\s+(?:\d+\s+)?(?<sys>block|ftrace):(?<event>\w+):\s*(?<body>.*)$/;
+  /^(?<comm>.{0,64}?)\s+(?<pid>\d+)(?:\/(?<tid>\d+))?\s+(?:\[(?<cpu>\d+)\]\s+)?(?<ts>\d+\.\d+):\s+(?:\d+\s+)?(?<sys>block|ftrace):(?<event>\w+):\s*(?<body>.*)$/;
 /** Looks like an ftrace record start (for truncated/garbled lines: malformed rather than ignored). */
 const FTRACE_START = /^.{0,64}?-\d+\s+(?:\(\s*(?:-+|\d+)\)\s+)?\[\d{1,4}\]/;
 /** trace-cmd report preamble and per-CPU notes. */
@@ -102,7 +102,7 @@ const TRACEPOINTS: Record<string, { body: BodyKind; action?: BlkEvent['action'] 
 export interface FtraceHead {
   comm: string;
   pid: number;
-  cpu: number;
+  cpu?: number;
   /** Seconds (the trace clock; `local`/`global` clocks count from boot). */
   time: number;
   event: string;
@@ -151,7 +151,7 @@ export function parseHead(text: string): FtraceHead | null {
     return {
       comm: g.comm!,
       pid: Number(g.tid ?? g.pid),
-      cpu: Number(g.cpu),
+      cpu: g.cpu !== undefined ? Number(g.cpu) : undefined,
       time: Number(g.ts),
       event: g.sys === 'ftrace' && g.event === 'print' ? 'print' : g.event!,
       body: g.body!,
@@ -321,7 +321,10 @@ export function decodeLine(text: string, evidence: Evidence = { file: '' }): Ftr
   if (!head) {
     const lost = LOST.exec(text);
     if (lost) return { kind: 'lost', cpu: Number(lost.groups!.cpu), count: lost.groups!.n ? Number(lost.groups!.n) : undefined };
-    if (FTRACE_START.test(text) && /\bblock_|tracing_mark_write/.test(text)) return { kind: 'malformed', reason: 'truncated or garbled ftrace record' };
+    if (FTRACE_START.test(text) && /\bblock_|tracing_mark_write/.test(text)) {
+      if (/\]\s+(?:\S{4,5}\s+)?\d+:\s/.test(text)) return { kind: 'malformed', reason: 'timestamp is a raw counter, not seconds (trace_clock counter/x86-tsc?): use the local, global or mono clock' };
+      return { kind: 'malformed', reason: 'truncated or garbled ftrace record' };
+    }
     return null;
   }
   const mt = markerText(head);
@@ -369,7 +372,13 @@ function match(text: string): PatternMatch | 'malformed' | null {
   recentDecode[recentAt] = d;
   recentAt = (recentAt + 1) % RECENT;
   if (d === null) return null;
-  if (d.kind === 'malformed') return 'malformed';
+  if (d.kind === 'malformed') {
+    // Lines a mail client may have cut: 'malformed' lets the router try to rejoin them with the next line.
+    // Others (absurd numbers, counter clock, huge lines) cannot be fixed by rejoining: the parser reports
+    // them with their specific reason.
+    if (d.reason.endsWith('does not match its format') || d.reason.startsWith('truncated')) return 'malformed';
+    return { pattern: 'invalid', groups: { reason: d.reason } };
+  }
   if (d.kind === 'block' || d.kind === 'count') return lazyMatch(d.head.shape === 'perf' ? 'perf' : 'event', d.head);
   if (d.kind === 'marker') return lazyMatch('marker', d.head, { text: d.text });
   // A non-block event: accepted as part of an ftrace text (counted, not modelled).

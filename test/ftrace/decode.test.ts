@@ -159,3 +159,14 @@ describe('raw field output (trace-cmd report -R)', () => {
     expect(decodeLine('dd-1 [000] 1.0: block_rq_issue: dev=abc sector=1')).toMatchObject({ kind: 'malformed' });
   });
 });
+
+describe('more tool shapes', () => {
+  it('perf script -F without the cpu column', () => {
+    const ev = block('              dd  4711  1234.567890: block:block_rq_issue: 8,0 W 4096 () 10 + 8 [dd]');
+    expect(ev).toMatchObject({ action: 'D', pid: 4711, sector: 10 });
+    expect(ev.cpu).toBeUndefined();
+  });
+  it('a counter trace clock is reported as such, not as garbage', () => {
+    expect(decodeLine('dd-1 [000] ..... 123456789: block_rq_issue: 8,0 W 4096 () 10 + 8 [dd]')).toMatchObject({ kind: 'malformed', reason: expect.stringContaining('raw counter') });
+  });
+});

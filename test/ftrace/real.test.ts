@@ -126,6 +126,11 @@ describe('hostile input', () => {
     expect(r.inputs[0]!.format).toBe('ftrace-block');
     expect(r.inputs[0]!.skipped).toBe(3);
     expect(r.inputs[0]!.skippedSamples.map((s) => s.evidence.line)).toEqual([31, 34, 35]);
+    expect(r.inputs[0]!.skippedSamples.map((s) => s.reason)).toEqual([
+      'line too long for an ftrace record',
+      'sector does not fit in 64 bits',
+      'device number out of range',
+    ]);
     expect(r.requests.length).toBe(count(evil.split('\n').slice(0, 30).join('\n'), ' block_rq_issue:'));
   });
   it('an overwritten ring buffer (entries-written > entries-in-buffer) and LOST EVENTS lines are reported', async () => {
