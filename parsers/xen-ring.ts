@@ -253,6 +253,8 @@ function window(reqProd: number, rspProd: number, nrEnts: number): { outstanding
 
 export interface LayoutScore {
   layout: RingLayout;
+  /** Bytes of the ring this reading assumes (entries are counted from it). */
+  ringBytes: number;
   /** 0..1: how much the bytes look like this layout. */
   confidence: number;
   nrEnts: number;
@@ -322,6 +324,7 @@ function scoreXen3(buf: Buffer, size: number): LayoutScore | undefined {
   }
   return {
     layout: use32 ? 'x86_32' : 'x86_64',
+    ringBytes: Math.min(ringBytes(size), MAX_RING_BYTES),
     confidence,
     nrEnts: use32 ? n32 : n64,
     reqProd: h.reqProd,
@@ -355,19 +358,35 @@ function scoreXen2(buf: Buffer, size: number): LayoutScore | undefined {
     }
     if (!sizeOk) confidence = Math.min(confidence, 0.45);
   }
-  return { layout: 'xen2', confidence, nrEnts: XEN2_ENTS, reqProd: h.reqProd, rspProd: h.rspProd, checked, valid };
+  return { layout: 'xen2', ringBytes: XEN2_RING_BYTES, confidence, nrEnts: XEN2_ENTS, reqProd: h.reqProd, rspProd: h.rspProd, checked, valid };
+}
+
+/** Power-of-two page sizes a dump of `len` bytes may stand for: itself when whole, else the ring it was cut
+ * from (rounded up) or the ring it holds plus trailing bytes (rounded down). */
+function ringSizesFor(len: number): number[] {
+  if (validDumpSize(len)) return [len];
+  const up = ringBytes(len);
+  const down = up / 2;
+  return down >= PAGE && down < len ? [up, down] : [up];
 }
 
 /**
  * Choose the layout of a ring dump. `size` is the dump's full length (a text rendering may still be arriving;
- * `buf` may then be shorter). Never throws.
+ * `buf` may then be shorter). A size that is no ring size is tried as a cut ring and as a ring with trailing
+ * bytes; the reading whose outstanding slots decode best wins. Never throws.
  */
 export function chooseLayout(buf: Buffer, size = buf.length): LayoutScore | undefined {
   try {
-    const x3 = size === XEN2_RING_BYTES ? undefined : scoreXen3(buf, size);
+    let best: LayoutScore | undefined;
+    if (size !== XEN2_RING_BYTES) {
+      for (const rb of ringSizesFor(size)) {
+        const s = scoreXen3(buf, rb);
+        if (s && (!best || s.confidence > best.confidence || (s.confidence === best.confidence && s.valid > best.valid))) best = s;
+      }
+    }
     const x2 = scoreXen2(buf, size);
-    if (x3 && x2) return x2.confidence > x3.confidence ? x2 : x3;
-    return x3 ?? x2;
+    if (x2 && (!best || x2.confidence > best.confidence)) best = x2;
+    return best;
   } catch {
     return undefined;
   }
@@ -417,8 +436,8 @@ export function decodeRing(buf: Buffer, file: string, emit: (ev: ParsedEvent) =>
     return ev;
   };
   const result: DecodeResult = { nrEnts: 0, requests: 0, stale: 0 };
-  if (buf.length < HDR2) {
-    malformed(evAt(0), `ring dump of ${buf.length} bytes is shorter than any ring header (8 bytes for Xen 2.0, 64 for Xen 3)`);
+  if (buf.length < HDR3) {
+    malformed(evAt(0), `ring dump of ${buf.length} bytes is cut short inside the ring header (64 bytes; a Xen 2.0 ring needs 8 + 60 for one entry)`);
     return result;
   }
   const size = opts.size ?? buf.length;
@@ -433,10 +452,6 @@ export function decodeRing(buf: Buffer, file: string, emit: (ev: ParsedEvent) =>
   result.nrEnts = nrEnts;
   const ent = ENT_SIZE[layout];
   const hdr = HDR_SIZE[layout];
-  if (layout !== 'xen2' && buf.length < HDR3) {
-    malformed(evAt(0), `ring header cut short: ${buf.length} of 64 bytes`);
-    return result;
-  }
   const { reqProd, rspProd } = choice;
   const w = window(reqProd, rspProd, nrEnts);
   const stream = `${file}#${ID}`;
@@ -536,9 +551,9 @@ export function decodeRing(buf: Buffer, file: string, emit: (ev: ParsedEvent) =>
       evAt(cutOffset),
       `ring dump ends at byte ${buf.length}: the slot at byte ${cutOffset} is cut short (${missing} of ${w.count} outstanding slot(s) missing; ${ent}-byte entries)`,
     );
-  } else if (!validDumpSize(size) && !(layout === 'xen2' && size >= XEN2_RING_BYTES)) {
-    const ringLen = layout === 'xen2' ? XEN2_RING_BYTES : ringBytes(size);
-    malformed(evAt(buf.length), `ring dump of ${size} bytes is not a whole ring: read as a ${ringLen}-byte ring cut short (no outstanding slot lost)`);
+  } else if (!validDumpSize(size) && layout !== 'xen2') {
+    if (choice.ringBytes < size) malformed(evAt(choice.ringBytes), `ring dump of ${size} bytes is not a whole ring: ${size - choice.ringBytes} bytes past the ${choice.ringBytes}-byte ring ignored`);
+    else malformed(evAt(buf.length), `ring dump of ${size} bytes is not a whole ring: read as a ${choice.ringBytes}-byte ring cut short (no outstanding slot lost)`);
   }
   for (const req of reqs) emit({ kind: 'submit', req });
   result.requests = reqs.length;
