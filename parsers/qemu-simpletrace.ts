@@ -428,6 +428,7 @@ interface PtrCache {
   lo: number[];
   hi: number[];
   str: string[];
+  make: (v: (number | bigint | string)[]) => Record<string, number | bigint | string>;
 }
 
 /**
@@ -436,19 +437,20 @@ interface PtrCache {
  * backend prints them; other integers numbers (bigint from 2^53); strings text.
  */
 export function decodeArgs(t: EventType, buf: Buffer, p: number, end: number): Record<string, number | bigint | string> {
-  const out: Record<string, number | bigint | string> = {};
   if (!t.args) {
+    const out: Record<string, number | bigint | string> = {};
     for (let i = 0; p + 8 <= end; i++, p += 8) out['arg' + i] = u64Value(buf, p);
     return out;
   }
   let pc = t.ptrs as PtrCache | undefined;
-  if (!pc) t.ptrs = pc = { lo: [], hi: [], str: [] };
+  if (!pc) t.ptrs = pc = { lo: [], hi: [], str: [], make: argsFactory(t.args.map((a) => a.name)) };
   const args = t.args;
+  const vals = scratchVals;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a.isString) {
       const s = StringArgParser.parse(buf.subarray(p, end)) as { len: number; bytes: Buffer };
-      out[a.name] = s.bytes.toString('utf8');
+      vals[i] = s.bytes.toString('utf8');
       p += 4 + s.len;
     } else if (a.isPointer) {
       const lo = buf.readUInt32LE(p);
@@ -460,14 +462,25 @@ export function decodeArgs(t: EventType, buf: Buffer, p: number, end: number): R
         pc.hi[i] = hi;
         pc.str[i] = str;
       }
-      out[a.name] = str;
+      vals[i] = str;
       p += 8;
     } else {
-      out[a.name] = u64Value(buf, p);
+      vals[i] = u64Value(buf, p);
       p += 8;
     }
   }
-  return out;
+  return pc.make(vals);
+}
+
+const scratchVals: (number | bigint | string)[] = [];
+
+/**
+ * A function building one event type's argument object as an object literal with fixed keys (fast to
+ * create, one shape per event type). Keys are JSON-quoted, so any name from a trace-events file is inert.
+ */
+function argsFactory(names: string[]): (v: (number | bigint | string)[]) => Record<string, number | bigint | string> {
+  const body = 'return {' + names.map((n, i) => `${JSON.stringify(n)}: v[${i}]`).join(', ') + '};';
+  return new Function('v', body) as (v: (number | bigint | string)[]) => Record<string, number | bigint | string>;
 }
 
 /** Record timestamp in seconds. */
