@@ -195,9 +195,20 @@ function detect(lines: string[]): number {
     const a = new Assembler();
     let dumpLines = 0;
     let ended = false;
-    for (const l of lines) {
+    for (let k = 0; k < lines.length; k++) {
+      const l = lines[k]!;
       if (l.length > 200) continue;
-      const m = match(l);
+      let m = match(l);
+      // A line wrapped by a mail client: the pipeline rejoins it, so judge it rejoined here too.
+      if (!m && k + 1 < lines.length && l.length >= 40) {
+        for (const sep of ['', ' ']) {
+          m = match(l + sep + lines[k + 1]!);
+          if (m) {
+            k++;
+            break;
+          }
+        }
+      }
       if (!m) continue;
       if (m.pattern === 'star') {
         if (!a.empty) a.star = true;

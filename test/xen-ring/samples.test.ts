@@ -192,3 +192,63 @@ describe('ring anomalies (SPEC §5 items 15, 17, 19)', () => {
     expect(r.requests).toHaveLength(4);
   });
 });
+
+describe('registry samples', () => {
+  it('the binary sample is a ring the format detects and decodes (one 2-segment read)', async () => {
+    const { xenRing } = await import('../../parsers/xen-ring.js');
+    const b = Buffer.from(xenRing.samples[0]!.hex, 'hex');
+    expect(b.length).toBe(4096);
+    expect(xenRing.detect(b)).toBeGreaterThanOrEqual(0.5);
+    const r = await runBytes(b);
+    expect(r.requests.map((q) => [q.op, q.id, q.sector, q.device, q.segments.map((s) => s.gref)])).toEqual([['read', '7', 2048, 'handle 768', [0x11, 0x12]]]);
+  });
+});
+
+describe('other request kinds and paste shapes', () => {
+  it('indirect and discard requests decode with their own layouts (no segment-limit false positive)', async () => {
+    const b = Buffer.from(readFileSync(`${DIR}/clean-x86_64.bin`));
+    // slot 1: indirect write of 40 segments, handle 51712 in the body, one indirect page (grant 0x777)
+    const s1 = 64 + 112;
+    b.fill(0, s1, s1 + 112);
+    b[s1] = 6;
+    b[s1 + 1] = 1;
+    b.writeUInt16LE(40, s1 + 2);
+    b.writeBigUInt64LE(9n, s1 + 8);
+    b.writeBigUInt64LE(4096n, s1 + 16);
+    b.writeUInt16LE(51712, s1 + 24);
+    b.writeUInt32LE(0x777, s1 + 28);
+    // slot 2: discard of 2048 sectors at 8192
+    const s2 = 64 + 2 * 112;
+    b.fill(0, s2, s2 + 112);
+    b[s2] = 5;
+    b.writeUInt16LE(51712, s2 + 2);
+    b.writeBigUInt64LE(10n, s2 + 8);
+    b.writeBigUInt64LE(8192n, s2 + 16);
+    b.writeBigUInt64LE(2048n, s2 + 24);
+    const r = await runBytes(b);
+    expect(r.errors).toEqual([]);
+    expect(diag(r, 'ring-abi')[0]!.data).toMatchObject({ layout: 'x86_64', valid: 4 });
+    const ind = r.requests.find((q) => q.id === '9')!;
+    expect(ind).toMatchObject({ op: 'indirect', nrSegments: 40, sector: 4096, device: 'handle 51712', segments: [] });
+    expect(ind.info).toMatchObject({ indirectOp: 'write', indirectGrefs: [0x777] });
+    const dis = r.requests.find((q) => q.id === '10')!;
+    expect(dis).toMatchObject({ op: 'discard', sector: 8192, sectors: 2048, bytes: 2048 * 512 });
+    expect(tally(r.findings)).toEqual({});
+  });
+
+  it('a hexdump -C pasted into a mail, quoted and wrapped at 72 columns, decodes the same', async () => {
+    const bin = await runFile(`${DIR}/overflow-x86_64.bin`);
+    const lines = readFileSync(`${DIR}/overflow-x86_64.hexdump.txt`, 'utf8').trimEnd().split('\n');
+    const wrapped: string[] = ['Hi, the ring page of the stuck guest:', ''];
+    for (const l of lines) {
+      const q = '> ' + l;
+      if (q.length <= 72) wrapped.push(q);
+      else wrapped.push(q.slice(0, 72), '> ' + q.slice(72));
+    }
+    const r = await runBytes(wrapped.join('\n') + '\n\nThanks\n', {}, 'mail.txt');
+    expect(r.errors).toEqual([]);
+    expect(r.skipped, r.reasons.join('; ')).toBe(0);
+    expect(shape(r.requests)).toEqual(shape(bin.requests));
+    expect(tally(r.findings)).toEqual(tally(bin.findings));
+  });
+});
