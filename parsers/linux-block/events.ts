@@ -201,8 +201,8 @@ class Acc {
   min = 0;
   max = 0;
   total = 0;
-  /** 16 buckets per power of two. */
-  readonly hist = new Map<number, number>();
+  /** 16 buckets per power of two: [count, sum of values] (the bucket mean is exact when values repeat). */
+  readonly hist = new Map<number, [number, number]>();
   add(ns: number): void {
     if (this.n++ === 0) {
       this.min = this.max = this.total = ns;
@@ -213,19 +213,20 @@ class Acc {
       this.total += ns;
     }
     const b = ns <= 1 ? 0 : Math.floor(Math.log2(ns) * 16);
-    this.hist.set(b, (this.hist.get(b) ?? 0) + 1);
+    const h = this.hist.get(b);
+    if (h) {
+      h[0]++;
+      h[1] += ns;
+    } else this.hist.set(b, [1, ns]);
   }
   percentile(p: number): number {
     const want = Math.ceil((p / 100) * this.n);
     const keys = [...this.hist.keys()].sort((a, b) => a - b);
     let seen = 0;
     for (const k of keys) {
-      seen += this.hist.get(k)!;
-      if (seen >= want) {
-        // Bucket midpoint (geometric), clamped to the observed range.
-        const v = Math.pow(2, (k + 0.5) / 16);
-        return Math.min(this.max, Math.max(this.min, v));
-      }
+      const [n, sum] = this.hist.get(k)!;
+      seen += n;
+      if (seen >= want) return Math.min(this.max, Math.max(this.min, sum / n));
     }
     return this.max;
   }
