@@ -185,6 +185,8 @@ class HexdumpParser implements TextParser {
       dumpNo: this.dumps,
       lineOf: (o) => a.lineOf(o),
       malformed: (ev: Evidence, why: string) => this.ctx.malformed(ev, why),
+      // detect() judged the first dump only: a later hexdump of some other page is reported, not decoded.
+      minConfidence: 0.5,
     });
   }
 }

@@ -404,6 +404,8 @@ export interface DecodeOptions {
   malformed?: (ev: Evidence, reason: string) => void;
   /** The dump's full size when `buf` is known to be cut short (defaults to buf.length). */
   size?: number;
+  /** Decode only when the bytes look at least this much like a ring (text holding several dumps); else report it. */
+  minConfidence?: number;
 }
 
 export interface DecodeResult {
@@ -444,6 +446,13 @@ export function decodeRing(buf: Buffer, file: string, emit: (ev: ParsedEvent) =>
   const choice = chooseLayout(buf, size);
   if (!choice) {
     malformed(evAt(0), 'ring header cut short');
+    return result;
+  }
+  if (opts.minConfidence !== undefined && choice.confidence < opts.minConfidence) {
+    malformed(
+      evAt(0),
+      `this ${buf.length}-byte dump does not look like a blkif ring (req_prod ${hex(choice.reqProd)}, rsp_prod ${hex(choice.rspProd)}, ${choice.valid} of ${choice.checked} outstanding slots plausible); not decoded`,
+    );
     return result;
   }
   const layout = choice.layout;

@@ -156,3 +156,16 @@ describe('ABI choice on a mixed or ambiguous ring', () => {
     expect(diag(r, 'ring-stale-slots')[0]!.data).toMatchObject({ stale: 32, zero: 32 });
   });
 });
+
+describe('text holding a ring and another hexdump', () => {
+  it('the ring is decoded; the hexdump of some other page is reported at its first line, not decoded', async () => {
+    const text = ['the ring:', xxd(clean()), 'and the data page it points at:', xxd(randomBytes(4096, 11))].join('\n');
+    const r = await runBytes(text, {}, 'two.txt');
+    expect(r.errors).toEqual([]);
+    expect(r.rings).toHaveLength(1);
+    expect(r.requests).toHaveLength(4);
+    expect(r.skipped).toBe(1);
+    expect(r.reasons[0]).toMatch(/^this 4096-byte dump does not look like a blkif ring \(req_prod 0x[0-9a-f]+, rsp_prod 0x[0-9a-f]+, \d+ of \d+ outstanding slots plausible\); not decoded$/);
+    expect(r.skippedAt[0]!.line).toBe(2 + 256 + 1 + 1);
+  });
+});
