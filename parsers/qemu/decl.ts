@@ -207,7 +207,7 @@ export function fieldsOf(t: Template): { names: string[]; kinds: FieldKind[] } {
 }
 
 /**
- * Fast variant of matchTemplate: stores field values (numbers parsed while scanning, pointers and strings as
+ * Fast variant of matchTemplate: stores field values (numbers and pointers parsed while scanning, strings as
  * text) in `vals` by field position. No keyed stores on objects: this runs once per trace line.
  */
 export function scanTemplate(t: Template, s: string, pos: number, vals: (number | bigint | string)[]): boolean {
@@ -227,15 +227,28 @@ export function scanTemplate(t: Template, s: string, pos: number, vals: (number 
     const kind = part.kind!;
     const start = pos;
     if (kind === 'p') {
+      // Pointers become numbers (exact up to 13 hex digits, i.e. every user-space address): no substring
+      // of the input line is kept, so long-lived maps keyed by pointers do not pin the input's text.
       if (s.charCodeAt(pos) === 48 && s.charCodeAt(pos + 1) === 120) {
         pos += 2;
         const h = pos;
+        let v = 0;
         let c = s.charCodeAt(pos);
-        while ((c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70)) c = s.charCodeAt(++pos);
+        for (;;) {
+          let dv: number;
+          if (c >= 48 && c <= 57) dv = c - 48;
+          else if (c >= 97 && c <= 102) dv = c - 87;
+          else if (c >= 65 && c <= 70) dv = c - 55;
+          else break;
+          v = v * 16 + dv;
+          c = s.charCodeAt(++pos);
+        }
         if (pos === h) return false;
-      } else if (s.startsWith('(nil)', pos)) pos += 5;
-      else return false;
-      vals[f++] = s.slice(start, pos);
+        vals[f++] = pos - h > 13 ? BigInt('0x' + s.slice(h, pos)) : v;
+      } else if (s.startsWith('(nil)', pos)) {
+        pos += 5;
+        vals[f++] = 0;
+      } else return false;
     } else if (kind === 'u' || kind === 'd') {
       let neg = false;
       if (kind === 'd' && s.charCodeAt(pos) === 45) {

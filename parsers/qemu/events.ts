@@ -39,10 +39,22 @@ export interface VirtioAssemblerOptions {
   maxEvidence?: number;
 }
 
+const PTR_TEXT = new Map<number, string>();
+
 /** Pointer argument as lower-case hex text ("0x55c2..."); NULL ("(nil)", 0) is "0x0". */
 export function ptrArg(v: number | bigint | string | undefined): string | undefined {
   if (v === undefined) return undefined;
-  if (typeof v === 'string') return v === '(nil)' ? '0x0' : v; // glibc %p prints lower-case hex
+  if (typeof v === 'number') {
+    // Pointers repeat (QEMU reuses allocations): keep one string per value.
+    let t = PTR_TEXT.get(v);
+    if (t === undefined) {
+      if (PTR_TEXT.size >= 65536) PTR_TEXT.clear();
+      t = '0x' + v.toString(16);
+      PTR_TEXT.set(v, t);
+    }
+    return t;
+  }
+  if (typeof v === 'string') return v === '(nil)' ? '0x0' : v.toLowerCase();
   return '0x' + v.toString(16);
 }
 
