@@ -147,7 +147,10 @@ export class BlktraceDecoder {
     return { file: this.ctx.file, offset };
   }
 
+  private seen = 0;
+
   chunk(buf: Buffer, offset: number): void {
+    this.seen += buf.length;
     let data = buf;
     let base = offset;
     if (this.carry) {
@@ -208,6 +211,7 @@ export class BlktraceDecoder {
   }
 
   end(): void {
+    if (this.seen === 0) this.bad(0, 'empty input: no blk_io_trace record');
     if (this.carry && this.carry.length > 0) {
       const c = this.carry;
       const order = magicAt(c, 0);
