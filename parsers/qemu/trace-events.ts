@@ -41,11 +41,14 @@ export interface TraceEventDecl {
 export interface TraceEvents {
   /** Where the declarations came from (a path or 'built-in'). */
   source: string;
-  byName: Map<string, TraceEventDecl>;
-  /** Declaration order (the event id of v2/v3 simpletrace files). */
-  list: TraceEventDecl[];
-  /** Lines that look like declarations but do not parse: "line N: reason". */
-  errors: string[];
+  /** Declarations by event name (parsed on first use: a run needs a few dozen of trace-events-all's 5000). */
+  byName: { get(name: string): TraceEventDecl | undefined; has(name: string): boolean };
+  /** Declaration order (the event id of v2/v3 simpletrace files). Parses every line. */
+  readonly list: TraceEventDecl[];
+  /** Lines that look like declarations but do not parse: "line N: reason". Parses every line. */
+  readonly errors: string[];
+  /** Number of lines that name an event (declarations, parsed or not). */
+  readonly count: number;
 }
 
 export class TraceEventsError extends Error {}
@@ -87,40 +90,103 @@ export function parseArgs(argStr: string): TraceArg[] {
   return out;
 }
 
-/** Parse a whole trace-events text. Later declarations of a name replace earlier ones (as simpletrace.py). */
-export function parseTraceEvents(text: string, source = '<trace-events>'): TraceEvents {
-  const byName = new Map<string, TraceEventDecl>();
-  const list: TraceEventDecl[] = [];
-  const errors: string[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    const t = line.trim();
-    if (!t || t.startsWith('#')) continue;
-    // [props ]name(args) "fmt" -- split by hand (a regex with optional props backtracks badly on 6000 lines).
-    const open = t.indexOf('(');
-    const close = open < 0 ? -1 : t.indexOf(')', open);
-    const words = open < 0 ? [] : t.slice(0, open).trim().split(/\s+/);
-    const name = words.pop() ?? '';
-    const fmt = close < 0 ? '' : t.slice(close + 1).trim();
-    if (close < 0 || !NAME_RE.test(name) || words.some((w) => !NAME_RE.test(w)) || (fmt !== '' && fmt[0] !== '"')) {
-      errors.push(`line ${i + 1}: not a trace event declaration`);
-      continue;
-    }
-    let args: TraceArg[];
-    try {
-      args = parseArgs(t.slice(open + 1, close));
-    } catch (e) {
-      errors.push(`line ${i + 1}: ${(e as Error).message}`);
-      continue;
-    }
-    const props = words;
-    if (props.includes('vcpu')) args.unshift({ type: 'void *', name: '__cpu', isString: false, isPointer: true });
-    const decl: TraceEventDecl = { name, props, args, fmt, line: i + 1, raw: t };
-    byName.set(decl.name, decl);
-    list.push(decl);
+/** Parse one declaration line (trimmed, not a comment). Throws TraceEventsError with the reason. */
+export function parseDecl(t: string, lineNo: number): TraceEventDecl {
+  // [props ]name(args) "fmt" -- split by hand (a regex with optional props backtracks badly on 6000 lines).
+  const open = t.indexOf('(');
+  const close = open < 0 ? -1 : t.indexOf(')', open);
+  const words = open < 0 ? [] : t.slice(0, open).trim().split(/\s+/);
+  const name = words.pop() ?? '';
+  const fmt = close < 0 ? '' : t.slice(close + 1).trim();
+  if (close < 0 || !NAME_RE.test(name) || words.some((w) => !NAME_RE.test(w)) || (fmt !== '' && fmt[0] !== '"')) {
+    throw new TraceEventsError('not a trace event declaration');
   }
-  return { source, byName, list, errors };
+  const args = parseArgs(t.slice(open + 1, close));
+  if (words.includes('vcpu')) args.unshift({ type: 'void *', name: '__cpu', isString: false, isPointer: true });
+  return { name, props: words, args, fmt, line: lineNo, raw: t };
+}
+
+/** The name a declaration line declares (text before '(' , last word), or '' when it has none. */
+function declName(t: string): string {
+  const open = t.indexOf('(');
+  if (open <= 0) return '';
+  let e = open;
+  while (e > 0 && t.charCodeAt(e - 1) === 32) e--;
+  let b = e;
+  while (b > 0 && /\w/.test(t[b - 1]!)) b--;
+  return t.slice(b, e);
+}
+
+class TraceEventsTable implements TraceEvents {
+  /** name -> index into `lines` of its last declaration. */
+  private readonly index = new Map<string, number>();
+  private readonly decls = new Map<string, TraceEventDecl | null>();
+  private all: { list: TraceEventDecl[]; errors: string[] } | undefined;
+  readonly byName: TraceEvents['byName'];
+
+  constructor(
+    readonly source: string,
+    private readonly lines: string[],
+  ) {
+    for (let i = 0; i < lines.length; i++) {
+      const t = lines[i]!.trim();
+      if (!t || t.charCodeAt(0) === 35) continue;
+      const name = declName(t);
+      if (name) this.index.set(name, i);
+    }
+    this.byName = { get: (n) => this.get(n), has: (n) => this.get(n) !== undefined };
+  }
+
+  get count(): number {
+    return this.index.size;
+  }
+
+  private get(name: string): TraceEventDecl | undefined {
+    let d = this.decls.get(name);
+    if (d === undefined) {
+      const i = this.index.get(name);
+      if (i === undefined) return undefined;
+      try {
+        d = parseDecl(this.lines[i]!.trim(), i + 1);
+      } catch {
+        d = null;
+      }
+      this.decls.set(name, d);
+    }
+    return d ?? undefined;
+  }
+
+  private parseAll(): { list: TraceEventDecl[]; errors: string[] } {
+    if (this.all) return this.all;
+    const list: TraceEventDecl[] = [];
+    const errors: string[] = [];
+    for (let i = 0; i < this.lines.length; i++) {
+      const t = this.lines[i]!.trim();
+      if (!t || t.charCodeAt(0) === 35) continue;
+      try {
+        list.push(parseDecl(t, i + 1));
+      } catch (e) {
+        errors.push(`line ${i + 1}: ${(e as Error).message}`);
+      }
+    }
+    return (this.all = { list, errors });
+  }
+
+  get list(): TraceEventDecl[] {
+    return this.parseAll().list;
+  }
+
+  get errors(): string[] {
+    return this.parseAll().errors;
+  }
+}
+
+/**
+ * A trace-events text. Lines are indexed by event name at once and parsed when an event is looked up
+ * (`list`/`errors` parse them all). Later declarations of a name replace earlier ones (as simpletrace.py).
+ */
+export function parseTraceEvents(text: string, source = '<trace-events>'): TraceEvents {
+  return new TraceEventsTable(source, text.split('\n'));
 }
 
 /**
@@ -140,7 +206,7 @@ export function loadTraceEvents(path?: string): TraceEvents | undefined {
     throw new TraceEventsError(`${p}: cannot read trace-events file: ${why}`);
   }
   const te = parseTraceEvents(text, p);
-  if (te.list.length === 0) throw new TraceEventsError(`${p}: no trace event declarations found`);
+  if (te.count === 0) throw new TraceEventsError(`${p}: no trace event declarations found`);
   return te;
 }
 
