@@ -314,13 +314,15 @@ function scoreXen3(buf: Buffer, size: number): LayoutScore | undefined {
   // Prefer x86_64 (native) on a tie.
   const use32 = b.valid > a.valid;
   const best = use32 ? b : a;
+  // The header carries the detection (close indices, events near them, a zero pad: random bytes almost never
+  // pass); plausible slots only add to it, so a ring full of broken requests is still read (and flagged).
   let confidence = 0;
   if (plausible) {
-    if (weak || best.checked === 0) confidence = padZero ? (h.reqEvent !== 0 || h.rspEvent !== 0 ? 0.6 : 0.45) : 0.2;
-    else {
-      const frac = best.valid / best.checked;
-      confidence = frac < 0.5 ? 0.3 : (padZero ? 0.55 : 0.3) + 0.4 * frac;
-    }
+    const base = padZero ? 0.6 : 0.25;
+    if (weak || best.checked === 0) {
+      // An all-zero header is a ring never initialised (SHARED_RING_INIT sets both events to 1), or no ring.
+      confidence = h.reqEvent === 0 && h.rspEvent === 0 && h.reqProd === 0 ? Math.min(base, 0.45) : base;
+    } else confidence = base + 0.35 * (best.valid / best.checked);
   }
   return {
     layout: use32 ? 'x86_32' : 'x86_64',
@@ -351,10 +353,12 @@ function scoreXen2(buf: Buffer, size: number): LayoutScore | undefined {
   let confidence = 0;
   const sizeOk = size === XEN2_RING_BYTES || size === PAGE;
   if (w.outstanding <= MAX_PLAUSIBLE_OUTSTANDING && size <= PAGE) {
+    // Two bare indices say little: the outstanding slots carry the detection, except at the exact 3848-byte size.
     if (checked === 0) confidence = size === XEN2_RING_BYTES ? 0.6 : 0.2;
     else {
       const frac = valid / checked;
-      confidence = frac < 0.5 ? 0.3 : (size === XEN2_RING_BYTES ? 0.6 : 0.5) + 0.35 * frac;
+      if (size === XEN2_RING_BYTES) confidence = 0.5 + 0.45 * frac;
+      else confidence = frac < 0.5 ? 0.3 : 0.5 + 0.35 * frac;
     }
     if (!sizeOk) confidence = Math.min(confidence, 0.45);
   }
@@ -667,7 +671,8 @@ function decodeReq3(
     const n = r.nrSegments;
     const segs: Segment[] = (r.body.seg ?? []).slice(0, Math.min(n, 11)).map((s) => ({ gref: s.gref, firstSect: s.firstSect, lastSect: s.lastSect }));
     req.segments = segs;
-    if (n !== segs.length) req.nrSegments = n;
+    // Declared count when it differs from the list (n > 11), or none at all (SPEC §5 items 7-8: segment-limit).
+    if (n !== segs.length || n === 0) req.nrSegments = n;
     sealSizes(req);
   }
   req.device = `handle ${handle}`;
@@ -696,7 +701,7 @@ function decodeReq2(buf: Buffer, off: number, file: string, format: string, dump
     if (d.highBits) high.push(k);
     return { frame: d.frame, firstSect: d.firstSect, lastSect: d.lastSect };
   });
-  if (n !== req.segments.length) req.nrSegments = n;
+  if (n !== req.segments.length || n === 0) req.nrSegments = n;
   sealSizes(req);
   req.info = { abi: 'xen2', slot, index, sectorHex: '0x' + r.sector.toString(16), ...(high.length ? { fasHighBits: high } : {}) };
   return req;

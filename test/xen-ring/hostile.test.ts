@@ -169,3 +169,22 @@ describe('text holding a ring and another hexdump', () => {
     expect(r.skippedAt[0]!.line).toBe(2 + 256 + 1 + 1);
   });
 });
+
+describe('impossible requests in outstanding slots reach the checks', () => {
+  it('a read with no segment, 12 segments, and a segment past its page: segment-limit and bad-segment', async () => {
+    const b = clean();
+    b[176 + 1] = 0; // slot 1: a write with nr_segments 0
+    b[288 + 1] = 12; // slot 2: nr_segments 12 (the 12th is not in the entry)
+    b[400 + 24 + 5] = 9; // slot 3: seg 0 last_sect 9
+    const r = await runBytes(b);
+    expect(r.errors).toEqual([]);
+    expect(diag(r, 'ring-abi')[0]!.data).toMatchObject({ layout: 'x86_64', checked: 4, valid: 1 });
+    expect(r.requests).toHaveLength(4);
+    expect(r.requests[1]).toMatchObject({ nrSegments: 12 });
+    expect(r.requests[1]!.segments).toHaveLength(11);
+    // (slot 2's unused segment entries are zeros: gref 0 sectors 0-0, which the layout checks also see)
+    expect(tally(r.findings)).toMatchObject({ 'segment-limit/error': 2, 'bad-segment/error': 1 });
+    const limit = r.findings.filter((f) => f.rule === 'segment-limit').map((f) => f.requestKey);
+    expect(limit).toEqual([r.requests[0]!.key, r.requests[1]!.key]);
+  });
+});
