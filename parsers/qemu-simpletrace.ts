@@ -172,6 +172,11 @@ export class SimpletraceDecoder {
   mappings = 0;
   /** Byte offset where decoding stopped on a fatal error (undefined while fine). */
   stoppedAt: number | undefined;
+  /** Records whose timestamp is earlier than the previous record's, and the first one's offset. */
+  reversals = 0;
+  firstReversalAt: number | undefined;
+  private lastTsHi = 0;
+  private lastTsLo = 0;
   private carry: Buffer | undefined;
   private carryOffset = 0;
   private headerDone = false;
@@ -376,6 +381,12 @@ export class SimpletraceDecoder {
 
   private event(h: EventHeader, buf: Buffer, start: number, end: number, fileOffset: number): void {
     this.records++;
+    // Timestamps that go backwards (simpletrace.py prints a negative delta and says nothing).
+    if (h.tsHi < this.lastTsHi || (h.tsHi === this.lastTsHi && h.tsLo < this.lastTsLo)) {
+      if (this.reversals++ === 0) this.firstReversalAt = fileOffset;
+    }
+    this.lastTsHi = h.tsHi;
+    this.lastTsLo = h.tsLo;
     const t = this.typeFor(h.idLo, h.idHi);
     if (!t) {
       this.sink.malformed(fileOffset, `event record at byte ${fileOffset}: event id ${h.idHi ? '0x' + h.idHi.toString(16) + h.idLo.toString(16).padStart(8, '0') : h.idLo} has no ${this.version === 4 ? 'mapping record' : 'trace-events declaration'}`, false);
@@ -589,7 +600,17 @@ class SimpletraceParser implements BinaryParser {
   }
 
   end(): void {
-    this.dec?.end();
+    const dec = this.dec;
+    dec?.end();
+    if (dec && dec.reversals > 0) {
+      this.ctx.emit({
+        kind: 'diag',
+        code: 'trace-time-reversal',
+        message: `${dec.reversals} trace records have a timestamp earlier than the record before them (first at byte ${dec.firstReversalAt}): latencies around them are unreliable`,
+        data: { records: dec.reversals, firstOffset: dec.firstReversalAt },
+        evidence: [{ file: this.ctx.file, offset: dec.firstReversalAt }],
+      });
+    }
     this.asm.end();
   }
 

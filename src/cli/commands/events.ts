@@ -447,6 +447,7 @@ async function runBinary(src: InputSource, first: Buffer, rest: AsyncIterator<Bu
   dec.end();
   await out.flush(true);
   if (warnings > MAX_WARNINGS) warn(`${src.name}: ${warnings - MAX_WARNINGS} more records skipped or flagged`);
+  if (dec.reversals > 0) warn(`${src.name}: ${dec.reversals} records have a timestamp earlier than the record before them (negative delta; first at byte ${dec.firstReversalAt})`);
   if (fatal) {
     warn(`${src.name}: ${fatal}${dec.records ? ` (${dec.records} records before it were printed)` : ''}`);
     return 2;
