@@ -575,7 +575,12 @@ export function decodeRing(buf: Buffer, file: string, emit: (ev: ParsedEvent) =>
   let zero = 0;
   let responses = 0;
   let statusDiags = 0;
+  let idDiags2 = 0;
   const statuses: Record<string, number> = {};
+  // Linux blkfront (and NetBSD xbd) use shadow-table indices as ids, so every id of theirs is below the ring size
+  // (SPEC §2.3: "response has incorrect id" when id >= BLK_RING_SIZE). When every outstanding request follows that
+  // convention, a response whose id does not is one no request on this ring can have had (SPEC §5 item 15).
+  const smallIds = reqs.length > 0 && reqs.every((q) => BigInt(q.id) < BigInt(nrEnts));
   for (let k = 0; k < nrEnts; k++) {
     const i = (reqProd - nrEnts + k) >>> 0;
     const slot = i & (nrEnts - 1);
@@ -603,6 +608,22 @@ export function decodeRing(buf: Buffer, file: string, emit: (ev: ParsedEvent) =>
           code: 'ring-response-status',
           message: `response id ${r.id} (${xen3Op(r.operation)}) has status ${r.status}, not one of BLKIF_RSP_OKAY 0 / ERROR -1 / EOPNOTSUPP -2 (an errno from an early NetBSD backend?)`,
           data: { id: String(r.id), status: r.status, op: r.operation, offset: off },
+          evidence: [evAt(off)],
+        });
+      }
+      const badOp = layout === 'xen2' ? r.operation > 2 : r.operation > 6;
+      const badId = smallIds && BigInt(r.id) >= BigInt(nrEnts);
+      if ((badOp || badId) && idDiags2++ < MAX_DIAGS_PER_KIND) {
+        const opName = layout === 'xen2' ? xen2Op(r.operation) : xen3Op(r.operation);
+        emit({
+          kind: 'diag',
+          code: 'ring-response-unknown',
+          message:
+            `response at index ${hex(i)} (slot at byte ${off}) ` +
+            (badId ? `has id ${r.id}, while every outstanding request uses a shadow index below ${nrEnts}: no request on this ring had that id` : '') +
+            (badId && badOp ? '; and ' : '') +
+            (badOp ? `answers an unknown operation (${opName})` : ''),
+          data: { id: String(r.id), op: r.operation, index: i, offset: off, ...(badId ? { idAboveRing: true } : {}), ...(badOp ? { unknownOp: true } : {}) },
           evidence: [evAt(off)],
         });
       }

@@ -252,3 +252,20 @@ describe('other request kinds and paste shapes', () => {
     expect(tally(r.findings)).toEqual(tally(bin.findings));
   });
 });
+
+describe('responses in stale slots (SPEC §5 item 15)', () => {
+  it('a response whose id no request on this ring can have, or for an unknown operation: ring-response-unknown', async () => {
+    const b = Buffer.from(readFileSync(`${DIR}/clean-x86_64.bin`));
+    b.writeBigUInt64LE(4000n, 64 + 10 * 112); // slot 10's response (index 0x18a): id 4000 on a 32-entry ring
+    b[64 + 11 * 112 + 8] = 9; // slot 11's response: operation 9
+    const r = await runBytes(b);
+    const d = diag(r, 'ring-response-unknown');
+    expect(d.map((x) => x.data)).toEqual([
+      { id: '4000', op: 0, index: 0x18a, offset: 64 + 10 * 112, idAboveRing: true },
+      { id: '11', op: 9, index: 0x18b, offset: 64 + 11 * 112, unknownOp: true },
+    ]);
+    // The clean page itself has none, and a frontend with large ids (the 32-bit sample: 1062-1064) is not judged.
+    expect(diag(await runFile(`${DIR}/clean-x86_64.bin`), 'ring-response-unknown')).toHaveLength(0);
+    expect(diag(await runFile(`${DIR}/abi-x86_32.bin`), 'ring-response-unknown')).toHaveLength(0);
+  });
+});
