@@ -14,7 +14,8 @@ const MAX_DUMP = 32 * 4096;
 
 const PATTERNS = {
   // 00000000: 0100 0000 0100 0000 0000 0000 0100 0000  ................
-  xxd: /^(?<offset>[0-9a-fA-F]{6,16}): (?<hex>[0-9a-fA-F]{2,16}(?: [0-9a-fA-F]{2,16}){0,31})(?: {2,}(?<ascii>.{1,32}))?$/,
+  // (groups of 1-32 bytes: xxd -g N; -c up to 32 bytes a line)
+  xxd: /^(?<offset>[0-9a-fA-F]{6,16}): (?<hex>[0-9a-fA-F]{2,64}(?: [0-9a-fA-F]{2,64}){0,31})(?: {2,}(?<ascii>.{1,32}))?$/,
   // 00000000  01 00 00 00 01 00 00 00  00 00 00 00 01 00 00 00  |................|
   hexdumpC: /^(?<offset>[0-9a-fA-F]{8,16})  (?<hex>[0-9a-fA-F]{2}(?: {1,2}[0-9a-fA-F]{2}){0,15})(?: +\|(?<ascii>.{1,16})\|)?$/,
   // a run of lines equal to the previous one (hexdump -C), or of zero lines (xxd -a)

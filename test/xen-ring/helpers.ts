@@ -96,3 +96,17 @@ export function randomBytes(n: number, seed: number): Buffer {
   }
   return b;
 }
+
+/** `xxd -g <group> -c <cols>` rendering (group 0 = no grouping). */
+export function xxdGrouped(buf: Buffer, group: number, cols: number): string {
+  const out: string[] = [];
+  for (let off = 0; off < buf.length; off += cols) {
+    const row = [...buf.subarray(off, off + cols)].map((c) => c.toString(16).padStart(2, '0'));
+    const groups: string[] = [];
+    const g = group === 0 ? cols : group;
+    for (let i = 0; i < row.length; i += g) groups.push(row.slice(i, i + g).join(''));
+    const ascii = [...buf.subarray(off, off + cols)].map((c) => (c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '.')).join('');
+    out.push(`${off.toString(16).padStart(8, '0')}: ${groups.join(' ')}  ${ascii}`);
+  }
+  return out.join('\n') + '\n';
+}

@@ -2,7 +2,7 @@
 // its expected requests and findings; the decoded fields match the construction; text renderings decode like the bytes.
 import { describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { diag, runBytes, runFile, shape, tally, xxd } from './helpers.js';
+import { diag, runBytes, runFile, shape, tally, xxd, xxdGrouped } from './helpers.js';
 
 const DIR = 'samples/xen-ring';
 const cases = readdirSync(DIR)
@@ -267,5 +267,23 @@ describe('responses in stale slots (SPEC §5 item 15)', () => {
     // The clean page itself has none, and a frontend with large ids (the 32-bit sample: 1062-1064) is not judged.
     expect(diag(await runFile(`${DIR}/clean-x86_64.bin`), 'ring-response-unknown')).toHaveLength(0);
     expect(diag(await runFile(`${DIR}/abi-x86_32.bin`), 'ring-response-unknown')).toHaveLength(0);
+  });
+});
+
+describe('xxd variants', () => {
+  it('-g 0, -g 4 -c 32 and -g 1 renderings decode like the bytes', async () => {
+    const page = readFileSync(`${DIR}/abi-x86_32.bin`);
+    const bin = await runBytes(page);
+    for (const [g, c] of [
+      [0, 16],
+      [4, 32],
+      [1, 16],
+      [8, 16],
+    ] as const) {
+      const r = await runBytes(xxdGrouped(page, g, c), {}, `g${g}c${c}.txt`);
+      expect(r.errors, `-g ${g} -c ${c}`).toEqual([]);
+      expect(r.skipped, `-g ${g} -c ${c}`).toBe(0);
+      expect(shape(r.requests), `-g ${g} -c ${c}`).toEqual(shape(bin.requests));
+    }
   });
 });
