@@ -177,6 +177,8 @@ export class VirtioAssembler {
   private readonly lastQcow2 = new Map<number, { name: string; offset?: number }>();
   private readonly counts = new Map<string, number>();
   private unknown = 0;
+  /** virtqueue_pop events seen (0: the trace does not enable it). */
+  private pops = 0;
   private batches = 0;
   private events = 0;
 
@@ -233,6 +235,7 @@ export class VirtioAssembler {
       case 'virtqueue_flush':
         return;
       case 'virtqueue_pop':
+        this.pops++;
         this.pop(ev, tid);
         return;
       case 'virtio_blk_handle_read':
@@ -426,8 +429,17 @@ export class VirtioAssembler {
   private reqComplete(ev: QemuEvent, tid: number): void {
     const ptr = ptrArg(ev.args.req);
     if (!ptr) return;
-    const p = this.open.get(ptr);
+    let p = this.open.get(ptr);
     const status = intArg(ev.args.status) ?? 0;
+    if (!p && this.pops === 0) {
+      // virtqueue_pop not traced (e.g. `-trace virtio_blk_*`): a completion without handle_* is a request
+      // whose op the trace does not tell (flush, discard, get-id...), not an orphan.
+      this.count('complete-without-pop');
+      this.pop({ name: 'virtqueue_pop', args: { elem: ptr }, time: ev.time, tid: ev.tid, evidence: ev.evidence }, tid);
+      p = this.open.get(ptr)!;
+      p.req.evidence = [];
+      delete p.req.submitTime;
+    }
     if (!p) {
       this.orphan(ptr, ptrArg(ev.args.vdev), virtioStatus(status), ev);
       return;

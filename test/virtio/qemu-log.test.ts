@@ -137,6 +137,14 @@ describe('assembler details', () => {
     // The write completed during the drain without a flush: unflushed at the reset.
     expect(tally(r.model.findings)).toEqual({ 'unflushed-writes/error': 1 });
   });
+  it('a trace of virtio_blk_* only (no virtqueue_pop): every completion is a request, none is an orphan', async () => {
+    const only = RUN1.split('\n').filter((l) => l.includes(':virtio_blk_')).join('\n') + '\n';
+    const r = await analyzeText(only);
+    expect(r.requests).toHaveLength(13);
+    expect(r.model.stats.byOp).toEqual({ read: 1, write: 4, unknown: 8 });
+    expect(r.model.stats.orphans).toBe(0);
+    expect(r.model.findings.filter((f) => f.severity === 'error')).toEqual([]);
+  });
   it('flush, discard and get-id without handle events come from the descriptor counts and fill length', async () => {
     const t = [
       'virtqueue_pop vq 0x7700 elem 0x5800 in_num 1 out_num 1',
