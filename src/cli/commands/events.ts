@@ -21,6 +21,7 @@ import { normalizeLine } from '../../input/normalize.js';
 import { neutralize } from '../../util/sanitize.js';
 import {
   SimpletraceDecoder,
+  StringArgParser,
   isSimpletraceHeader,
   type EventHeader,
   type EventType,
@@ -50,6 +51,12 @@ export interface EventsFlags {
 
 const BLOCK = 1 << 20;
 const MAX_WARNINGS = 10;
+
+/** What StringArgParser yields: a simple-backend string argument (u32 length, bytes). */
+interface StringArg {
+  len: number;
+  bytes: Buffer;
+}
 
 // ---- byte output
 
@@ -235,9 +242,9 @@ export class SimpletraceStyle {
         q += pre.len;
       }
       if (isString[a]) {
-        const len = buf.readUInt32LE(p);
-        q = writeBytesRepr(o, q, buf, p + 4, p + 4 + len);
-        p += 4 + len;
+        const sa = StringArgParser.parse(buf.subarray(p, end)) as StringArg;
+        q = writeBytesRepr(o, q, sa.bytes, 0, sa.len);
+        p += 4 + sa.len;
       } else {
         // u64 little-endian -> lower-case hex without leading zeros ('%x'), written from the last digit.
         let lo = buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24);
@@ -391,9 +398,9 @@ export class LogStyle {
     if (t.args) {
       for (const a of t.args) {
         if (a.isString) {
-          const len = buf.readUInt32LE(p);
-          vals.push(buf.toString('utf8', p + 4, p + 4 + len));
-          p += 4 + len;
+          const sa = StringArgParser.parse(buf.subarray(p, end)) as StringArg;
+          vals.push(sa.bytes.toString('utf8'));
+          p += 4 + sa.len;
         } else {
           vals.push(buf.readBigUInt64LE(p));
           p += 8;
