@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Open `blkscope report --format html` pages in headless Chromium (Debian package `chromium`) with the network
 # unreachable: each page must load without errors, its DOM must hold the inline SVGs, and the screenshot
-# must be a non-trivial PNG. Inputs: seed-004 plus every samples/**/*.trigger.* (or the files given).
+# must be a non-trivial PNG. Inputs: seed-004 plus every sample with an .expected.json (or the files given).
 # Usage: bench/html-screenshot.sh [input...]    (OUT=dir keeps the pages and screenshots; default a temp dir)
 # Exit 0 when every page passes, 1 otherwise, 2 when chromium is missing.
 set -uo pipefail
@@ -15,7 +15,12 @@ npx tsc -p tsconfig.json >/dev/null 2>&1 || echo "html-screenshot: tsc reported 
 OUT=${OUT:-$(mktemp -d /tmp/blkscope-html.XXXXXX)}
 mkdir -p "$OUT"
 if [ $# -gt 0 ]; then inputs=("$@"); else
-  mapfile -t inputs < <(printf '%s\n' samples/xen/seed-004-mail.txt; find samples -name '*.trigger.*' ! -name '*.expected.json' | sort)
+  inputs=(samples/xen/seed-004-mail.txt)
+  while IFS= read -r e; do
+    base=${e%.expected.json}
+    in=$(ls "$base" "$base".* 2>/dev/null | grep -v -e '\.expected\.json$' -e '\.md$' | head -1)
+    [ -n "$in" ] && inputs+=("$in")
+  done < <(find samples -name '*.expected.json' | sort)
 fi
 fail=0
 n=0
