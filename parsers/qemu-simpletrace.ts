@@ -16,13 +16,7 @@
 // Records are framed by hand (lengths checked before every parse); the layouts themselves are
 // binary-parser Parsers. Complete consecutive event records are parsed as one batch (binary-parser array
 // of a counted length) so that 1 M records/s stays cheap.
-// binary-parser's package.json "exports" hides its typings from NodeNext resolution: take the runtime
-// class from the package and its type from the shipped declaration file.
-// @ts-ignore TS7016 (see above)
-import { Parser as BinaryParserClass } from 'binary-parser';
-import type { Parser as ParserType } from '../node_modules/binary-parser/dist/binary_parser.js';
-const Parser = BinaryParserClass as typeof ParserType;
-type Parser = ParserType;
+import { Parser } from 'binary-parser';
 import type { BinaryFormatDef, BinaryParser, ParserContext } from './types.js';
 import type { Evidence } from '../src/model/types.js';
 import { VirtioAssembler, type QemuEvent } from './qemu/events.js';
