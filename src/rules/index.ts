@@ -11,6 +11,7 @@ import { orphanResponse } from './orphan-response.js';
 import { neverCompleted } from './never-completed.js';
 import { accessDenied } from './access-denied.js';
 import { misaligned } from './misaligned.js';
+import { grantReuse } from './grant-reuse.js';
 import { repeatedPage } from './repeated-page.js';
 import { doublePop } from './double-pop.js';
 import { doubleComplete } from './double-complete.js';
@@ -33,6 +34,7 @@ export const RULES: Rule[] = [
   neverCompleted,
   accessDenied,
   misaligned,
+  grantReuse,
   repeatedPage,
   doublePop,
   doubleComplete,
