@@ -52,7 +52,6 @@ export interface TraceRecord {
   cpu: number;
   error: number;
   pduLen: number;
-  pdu: Buffer;
 }
 
 function recordParser(le: boolean): Parser {
@@ -66,7 +65,8 @@ function recordParser(le: boolean): Parser {
     .uint32('cpu')
     .uint16('error')
     .uint16('pduLen')
-    .buffer('pdu', { length: 'pduLen' });
+    // The payload is skipped here (no Buffer per record); the few records that need it read it by offset.
+    .seek('pduLen');
 }
 
 export const RecordLE = recordParser(true);
@@ -105,6 +105,7 @@ export function rwbsOf(cat: number, hasBytes: boolean): string {
   return s;
 }
 
+const EMPTY = Buffer.alloc(0);
 const devCache = new Map<number, string>();
 function devName(d: number): string {
   let s = devCache.get(d);
@@ -192,7 +193,7 @@ export class BlktraceDecoder {
       batchCount = starts.length;
       const recs = (le ? BatchLE : BatchBE).parse(data.subarray(pos, p)).recs as TraceRecord[];
       this.inGarbage = false;
-      for (let k = 0; k < recs.length; k++) this.record(recs[k]!, base + starts[k]!, le);
+      for (let k = 0; k < recs.length; k++) this.record(recs[k]!, base + starts[k]!, le, data, starts[k]! + HDR);
       pos = p;
     }
     if (pos < n) {
@@ -227,13 +228,14 @@ export class BlktraceDecoder {
     this.carry = undefined;
   }
 
-  private record(r: TraceRecord, offset: number, le: boolean): void {
+  private record(r: TraceRecord, offset: number, le: boolean, data: Buffer, pduAt: number): void {
     this.records++;
     const time = r.timeHi * 4294967296 + r.timeLo;
     if (this.genesis === undefined) this.genesis = time;
     const action = r.action >>> 0;
     const cat = action >>> 16;
-    let pdu = r.pdu;
+    const needPdu = r.pduLen > 0 && (cat & TC_NOTIFY || (action & 0xff) === 10 || (action & 0xff) === 11 || (action & 0xff) === 13 || (action & 0xff) === 15);
+    let pdu = needPdu ? data.subarray(pduAt, pduAt + r.pduLen) : EMPTY;
     if (action & TA_CGROUP && pdu.length >= 8) pdu = pdu.subarray(8);
     const code = action & 0xffff & ~TA_CGROUP;
     if (cat & TC_NOTIFY) {

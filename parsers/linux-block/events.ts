@@ -196,13 +196,16 @@ function newDeviceStats(): BlkDeviceStats {
 }
 
 /** Running min/avg/max over integer nanoseconds, with a log histogram for percentiles. */
+const HIST_BUCKETS = 64 * 16;
+
 class Acc {
   n = 0;
   min = 0;
   max = 0;
   total = 0;
-  /** 16 buckets per power of two: [count, sum of values] (the bucket mean is exact when values repeat). */
-  readonly hist = new Map<number, [number, number]>();
+  /** 16 buckets per power of two (2^64 ns at most): counts and sums (the bucket mean is exact when values repeat). */
+  private readonly counts = new Float64Array(HIST_BUCKETS);
+  private readonly sums = new Float64Array(HIST_BUCKETS);
   add(ns: number): void {
     if (this.n++ === 0) {
       this.min = this.max = this.total = ns;
@@ -212,21 +215,18 @@ class Acc {
       else if (ns > this.max) this.max = ns;
       this.total += ns;
     }
-    const b = ns <= 1 ? 0 : Math.floor(Math.log2(ns) * 16);
-    const h = this.hist.get(b);
-    if (h) {
-      h[0]++;
-      h[1] += ns;
-    } else this.hist.set(b, [1, ns]);
+    const b = ns <= 1 ? 0 : Math.min(HIST_BUCKETS - 1, Math.floor(Math.log2(ns) * 16));
+    this.counts[b]!++;
+    this.sums[b]! += ns;
   }
   percentile(p: number): number {
     const want = Math.ceil((p / 100) * this.n);
-    const keys = [...this.hist.keys()].sort((a, b) => a - b);
     let seen = 0;
-    for (const k of keys) {
-      const [n, sum] = this.hist.get(k)!;
+    for (let k = 0; k < HIST_BUCKETS; k++) {
+      const n = this.counts[k]!;
+      if (n === 0) continue;
       seen += n;
-      if (seen >= want) return Math.min(this.max, Math.max(this.min, sum / n));
+      if (seen >= want) return Math.min(this.max, Math.max(this.min, this.sums[k]! / n));
     }
     return this.max;
   }
@@ -252,6 +252,8 @@ interface BttQ {
   i: number;
   m: number;
   d: number;
+  /** Removed (completed or replaced); dropped from the array at the next compaction. */
+  dead?: boolean;
 }
 
 /**
@@ -259,8 +261,9 @@ interface BttQ {
  * their sector, D/C take the Q's wholly inside their range. Events with 0 bytes are ignored, as in btt.
  */
 class BttDevice {
-  /** Q's sorted by start. */
-  private readonly qs: BttQ[] = [];
+  /** Q's sorted by start; removed ones are marked dead and compacted away in bulk. */
+  private qs: BttQ[] = [];
+  private dead = 0;
   private readonly byStart = new Map<number, BttQ>();
   readonly acc: Record<LatencyMetric, Acc> = {
     Q2C: new Acc(),
@@ -289,7 +292,8 @@ class BttDevice {
     if (exact) return s < exact.end ? exact : undefined;
     const a = this.qs;
     if (a.length === 0) return undefined;
-    const idx = this.lowerBound(s) - 1;
+    let idx = this.lowerBound(s) - 1;
+    while (idx >= 0 && a[idx]!.dead) idx--;
     if (idx < 0) return undefined;
     const q = a[idx]!;
     return s >= q.start && s < q.end ? q : undefined;
@@ -299,15 +303,10 @@ class BttDevice {
   private contained(s: number, e: number): BttQ[] {
     const a = this.qs;
     const out: BttQ[] = [];
-    if (a.length === 1) {
-      const q = a[0]!;
-      if (q.start >= s && q.end <= e) out.push(q);
-      return out;
-    }
     for (let k = this.lowerBound(s); k < a.length; k++) {
       const q = a[k]!;
       if (q.start >= e) break;
-      if (q.end <= e) out.push(q);
+      if (q.end <= e && !q.dead) out.push(q);
     }
     return out;
   }
@@ -365,17 +364,19 @@ class BttDevice {
   }
 
   private remove(q: BttQ): void {
+    if (q.dead) return;
     this.byStart.delete(q.start);
+    q.dead = true;
+    this.dead++;
     const a = this.qs;
-    if (a[0] === q) a.shift();
-    else {
-      const k = this.lowerBound(q.start);
-      if (a[k] === q) a.splice(k, 1);
+    if (this.dead > 64 && this.dead * 2 > a.length) {
+      this.qs = a.filter((x) => !x.dead);
+      this.dead = 0;
     }
   }
 
   pending(): number {
-    return this.qs.length;
+    return this.qs.length - this.dead;
   }
 }
 
@@ -386,18 +387,27 @@ function tdelta(from: number, to: number): number {
 // ---------------------------------------------------------------------------------------------------------
 // Lifecycle
 
-interface Bio {
-  sector: number;
-  sectors: number;
-  time: number;
-  rwbs: string;
-  pid?: number;
-  comm?: string;
-  merge?: 'back' | 'front';
-  mergeTime?: number;
-  splitFrom?: number;
-  remapFrom?: { dev?: string; sector: number };
-  evidence: Evidence;
+/** A queued bio. Its own fields are what req.info.bios shows (JSON); the evidence stays private. */
+class Bio {
+  declare pid?: number;
+  declare comm?: string;
+  declare merge?: 'back' | 'front';
+  declare mergeTime?: number;
+  declare splitFrom?: number;
+  declare remapFrom?: { dev?: string; sector: number };
+  readonly #evidence: Evidence;
+  constructor(
+    public sector: number,
+    public sectors: number,
+    public queueTime: number,
+    public rwbs: string,
+    evidence: Evidence,
+  ) {
+    this.#evidence = evidence;
+  }
+  get evidence(): Evidence {
+    return this.#evidence;
+  }
 }
 
 interface PendingReq {
@@ -615,7 +625,7 @@ export class BlkAssembler {
   }
 
   private newBio(ev: BlkEvent, sector: number): Bio {
-    const b: Bio = { sector, sectors: ev.sectors, time: ev.time, rwbs: ev.rwbs, evidence: ev.evidence };
+    const b = new Bio(sector, ev.sectors, ev.time, ev.rwbs, ev.evidence);
     if (ev.pid !== undefined) b.pid = ev.pid;
     if (ev.comm !== undefined) b.comm = ev.comm;
     return b;
@@ -642,8 +652,8 @@ export class BlkAssembler {
     let oldestKey: number | undefined;
     let oldest = Infinity;
     for (const [k, l] of d.queued) {
-      if (l[0] && l[0].time < oldest) {
-        oldest = l[0].time;
+      if (l[0] && l[0].queueTime < oldest) {
+        oldest = l[0].queueTime;
         oldestKey = k;
       }
       break; // Map iteration order is insertion order: the first key is (close to) the oldest.
@@ -674,7 +684,7 @@ export class BlkAssembler {
       evidence: bio ? [bio.evidence] : [],
       requeues: 0,
     };
-    if (bio) p.queueTime = bio.time;
+    if (bio) p.queueTime = bio.queueTime;
     return p;
   }
 
@@ -734,7 +744,7 @@ export class BlkAssembler {
     if (front) target.sector = sector;
     target.sectors += ev.sectors;
     target.bios.push(bio);
-    if (bio.time < (target.queueTime ?? Infinity)) target.queueTime = bio.time;
+    if (bio.queueTime < (target.queueTime ?? Infinity)) target.queueTime = bio.queueTime;
     if (target.evidence.length < MAX_EVIDENCE) target.evidence.push(bio.evidence, ev.evidence);
   }
 
@@ -775,16 +785,7 @@ export class BlkAssembler {
     else if (op === 'unknown' && sectors === 0 && r.preflush) op = 'flush';
     const n = ++this.gen;
     const id = ev.seq !== undefined ? String(ev.seq) : `${ev.dev}#${n}`;
-    const bios = p.bios.map((b) => {
-      const o: Record<string, unknown> = { sector: b.sector, sectors: b.sectors, rwbs: b.rwbs, queueTime: b.time };
-      if (b.comm !== undefined) o.comm = b.comm;
-      if (b.pid !== undefined) o.pid = b.pid;
-      if (b.merge) o.merge = b.merge;
-      if (b.mergeTime !== undefined) o.mergeTime = b.mergeTime;
-      if (b.splitFrom !== undefined) o.splitFrom = b.splitFrom;
-      if (b.remapFrom) o.remapFrom = b.remapFrom;
-      return o;
-    });
+    const bios = p.bios;
     const info: Record<string, unknown> = { rwbs: ev.rwbs, bios, issues: 1, requeues: 0 };
     if (r.preflush) info.preflush = true;
     if (r.fua) info.fua = true;
@@ -882,7 +883,6 @@ export class BlkAssembler {
   private finish(p: PendingReq, ev: BlkEvent): void {
     const req = p.req!;
     const err = ev.error ?? 0;
-    if (req.evidence.length < MAX_EVIDENCE) req.evidence.push(ev.evidence);
     if (err !== 0) req.info!.error = err;
     this.counters.completions!++;
     this.ctx.emit({ kind: 'complete', key: req.key, status: err === 0 ? 'ok' : 'error', time: ev.time, evidence: ev.evidence });
@@ -927,7 +927,10 @@ export class BlkAssembler {
     const list = d.queued.get(sector);
     const bio = list?.[list.length - 1];
     if (!bio || at <= bio.sector || at >= bio.sector + bio.sectors) return;
-    const rest: Bio = { ...bio, sector: at, sectors: bio.sector + bio.sectors - at, splitFrom: bio.sector };
+    const rest = new Bio(at, bio.sector + bio.sectors - at, bio.queueTime, bio.rwbs, bio.evidence);
+    rest.splitFrom = bio.sector;
+    if (bio.pid !== undefined) rest.pid = bio.pid;
+    if (bio.comm !== undefined) rest.comm = bio.comm;
     bio.sectors = at - bio.sector;
     const l2 = d.queued.get(at);
     if (l2) l2.push(rest);

@@ -158,6 +158,20 @@ async function frame(c: FileCursor): Promise<Step> {
   return { kind: 'record', len };
 }
 
+/** Synchronous framing when a whole record is already buffered: its length (time set), else 0. */
+function frameFast(c: FileCursor): number {
+  const buf = c.buf;
+  const pos = c.pos;
+  if (buf.length - pos < HDR) return 0;
+  const o = magicAt(buf, pos);
+  if (!o) return 0;
+  const le = o === 'le';
+  const len = HDR + (le ? buf.readUInt16LE(pos + 46) : buf.readUInt16BE(pos + 46));
+  if (buf.length - pos < len) return 0;
+  c.time = timeAt(buf, pos, le);
+  return len;
+}
+
 class Origins implements OriginResolver {
   private chunks: { start: number; end: number; at: Float64Array; file: Uint16Array; off: Float64Array; n: number }[] = [];
   private cur = 0;
@@ -216,10 +230,18 @@ export function mergedBlktraceSource(files: string[], name: string): InputSource
       const tails: { c: FileCursor; len: number }[] = [];
       const emit = (c: FileCursor, len: number): void => {
         if (outLen + len > out.length) out = growTo(out, outLen, outLen + len);
-        c.buf.copy(out, outLen, c.pos, c.pos + len);
-        at.push(outStart + outLen);
-        fi.push(c.index);
-        fo.push(c.bufOffset + c.pos);
+        const src = c.buf;
+        const from = c.pos;
+        if (len <= 64) for (let k = 0; k < len; k++) out[outLen + k] = src[from + k]!;
+        else src.copy(out, outLen, from, from + len);
+        // One origin entry per run of bytes contiguous in both the output and one file.
+        const fileOff = c.bufOffset + from;
+        const n = at.length;
+        if (!(n > 0 && fi[n - 1] === c.index && fo[n - 1]! + (outStart + outLen - at[n - 1]!) === fileOff)) {
+          at.push(outStart + outLen);
+          fi.push(c.index);
+          fo.push(fileOff);
+        }
         outLen += len;
         c.pos += len;
       };
@@ -293,6 +315,16 @@ export function mergedBlktraceSource(files: string[], name: string): InputSource
         // Runs: keep taking from this file while it stays earliest.
         const next = heap[0];
         for (;;) {
+          const fast = frameFast(c);
+          if (fast > 0) {
+            if (next && (c.time > next.c.time || (c.time === next.c.time && c.index > next.c.index))) {
+              push({ c, len: fast });
+              break;
+            }
+            emit(c, fast);
+            if (outLen >= OUT_CHUNK) yield flush();
+            continue;
+          }
           const s = await frame(c);
           if (s.kind !== 'record') {
             if (s.kind === 'garbage') {

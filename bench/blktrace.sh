@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Benchmark: blkscope's full analysis of a generated blktrace (2 per-CPU files) vs blkparse and btt.
+# usage: bash bench/blktrace.sh [NREQ=1000000]   (needs `npm run build`; GNU time; blkparse/btt optional)
+# NREQ requests = NREQ*5 + 2*ceil(NREQ/8) events (1 M -> 5.25 M events, 252 MB), written by
+# ../shared/specs/anchors/tools/synth_blktrace.py to a temp dir. Each tool runs once, one after the other.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+nreq=${1:-1000000}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+python3 ../shared/specs/anchors/tools/synth_blktrace.py "$tmp/big" "$nreq" 2 > "$tmp/gen.txt"
+events=$(awk '/events:/{print $2}' "$tmp/gen.txt")
+bytes=$(cat "$tmp"/big.blktrace.* | wc -c)
+echo "input: $events events, $bytes bytes in 2 per-CPU files; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+run() { # name, command...
+  local name=$1; shift
+  /usr/bin/time -f '%e %U %S %M' -o "$tmp/time" "$@" > "$tmp/out.$name" 2> "$tmp/err.$name" || { echo "$name: failed ($(head -c 300 "$tmp/err.$name"))"; return; }
+  read -r secs user sys rss < "$tmp/time"
+  awk -v n="$name" -v e="$events" -v s="$secs" -v u="$user" -v y="$sys" -v r="$rss" 'BEGIN{
+    printf "%-28s %7.2f s wall %7.2f s cpu  %6.2f M events/s (wall)  %6.2f M events/cpu-s  peak RSS %5d MB\n", n, s, u+y, e/s/1e6, e/(u+y)/1e6, r/1024 }'
+}
+run "blkscope analyze" node dist/src/cli/main.js analyze --max-findings 1000 "$tmp/big"
+run "blkscope analyze --json" node dist/src/cli/main.js analyze --json --max-findings 1000 "$tmp/big"
+if command -v blkparse > /dev/null; then
+  run "blkparse -o /dev/null" blkparse -i "$tmp/big" -o /dev/null
+  run "blkparse -d (binary dump)" blkparse -q -i "$tmp/big" -O -d "$tmp/big.bin"
+  if command -v btt > /dev/null; then run "btt" btt -i "$tmp/big.bin" -o "$tmp/bttout"; fi
+else
+  echo "blkparse/btt not installed (apt-get install blktrace): blkscope figures only"
+fi
+grep -E 'Q2C|D2C' "$tmp/out.blkscope analyze" | head -2 | sed 's/^/blkscope: /' || true
+[ -f "$tmp/bttout.avg" ] && grep -E '^(Q2C|D2C)' "$tmp/bttout.avg" | sed 's/^/btt:      /' || true
