@@ -278,7 +278,7 @@ export class VirtioAssembler {
           this.lastStatusVdev = vdev;
           const prev = this.devStatus.get(vdev);
           this.devStatus.set(vdev, val);
-          if (val === 0 && prev !== undefined && prev !== 0) this.reset(vdev, 'reset', ev);
+          if (val === 0 && prev !== 0 && (prev !== undefined || this.openFor(vdev) > 0)) this.reset(vdev, 'reset', ev);
         }
         return;
       }
