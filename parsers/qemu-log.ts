@@ -6,6 +6,7 @@
 // hw/block/trace-events, hw/virtio/trace-events, block/trace-events), plus the pre-vdev virtio_blk_* forms
 // of QEMU <= 2.x and the zoned events of QEMU 8.0.
 import type { LineRecord, PatternMatch, TextFormatDef, TextParser, ParserContext } from './types.js';
+import type { Evidence } from '../src/model/types.js';
 import { evidenceOf } from './match.js';
 import { compileDecl, fieldsOf, matchTemplate, scanTemplate, type Template } from './qemu/decl.js';
 import { VirtioAssembler, type QemuEvent } from './qemu/events.js';
@@ -221,6 +222,21 @@ function matchSpec(spec: EventSpec, text: string, bodyStart: number, prefixEnd: 
 
 const EMPTY: Record<string, Value> = Object.freeze({}) as Record<string, Value>;
 
+/** A QemuEvent whose evidence (a detached copy of the line) is only made when the assembler keeps it. */
+class LineEvent implements QemuEvent {
+  private ev: Evidence | undefined;
+  constructor(
+    readonly name: string,
+    readonly args: Record<string, Value>,
+    readonly time: number | undefined,
+    readonly tid: number | undefined,
+    private readonly rec: LineRecord,
+  ) {}
+  get evidence(): Evidence {
+    return (this.ev ??= evidenceOf(this.rec));
+  }
+}
+
 class QemuLogParser implements TextParser {
   private readonly asm: VirtioAssembler;
   constructor(ctx: ParserContext) {
@@ -235,14 +251,7 @@ class QemuLogParser implements TextParser {
       if (!(again instanceof QemuMatch)) return;
       qm = again;
     }
-    const ev: QemuEvent = {
-      name: qm.event,
-      args: qm.variant ? qm.variant.build(qm.vals!) : EMPTY,
-      time: qm.time,
-      tid: qm.tid,
-      evidence: evidenceOf(rec),
-    };
-    this.asm.event(ev);
+    this.asm.event(new LineEvent(qm.event, qm.variant ? qm.variant.build(qm.vals!) : EMPTY, qm.time, qm.tid, rec));
   }
 
   end(): void {
