@@ -12,9 +12,11 @@ python3 ../shared/specs/anchors/tools/synth_blktrace.py "$tmp/big" "$nreq" 2 > "
 events=$(awk '/events:/{print $2}' "$tmp/gen.txt")
 bytes=$(cat "$tmp"/big.blktrace.* | wc -c)
 echo "input: $events events, $bytes bytes in 2 per-CPU files; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+n=0
 run() { # name, command...
   local name=$1; shift
-  /usr/bin/time -f '%e %U %S %M' -o "$tmp/time" "$@" > "$tmp/out.$name" 2> "$tmp/err.$name" || { echo "$name: failed ($(head -c 300 "$tmp/err.$name"))"; return; }
+  n=$((n + 1))
+  /usr/bin/time -f '%e %U %S %M' -o "$tmp/time" "$@" > "$tmp/out.$n" 2> "$tmp/err.$n" || { echo "$name: failed ($(head -c 300 "$tmp/err.$n"))"; return; }
   read -r secs user sys rss < "$tmp/time"
   awk -v n="$name" -v e="$events" -v s="$secs" -v u="$user" -v y="$sys" -v r="$rss" 'BEGIN{
     printf "%-28s %7.2f s wall %7.2f s cpu  %6.2f M events/s (wall)  %6.2f M events/cpu-s  peak RSS %5d MB\n", n, s, u+y, e/s/1e6, e/(u+y)/1e6, r/1024 }'
@@ -28,5 +30,5 @@ if command -v blkparse > /dev/null; then
 else
   echo "blkparse/btt not installed (apt-get install blktrace): blkscope figures only"
 fi
-grep -E 'Q2C|D2C' "$tmp/out.blkscope analyze" | head -2 | sed 's/^/blkscope: /' || true
+grep -E '^ *(Q2C|D2C) ' "$tmp/out.1" | head -2 | sed 's/^/blkscope: /' || true
 [ -f "$tmp/bttout.avg" ] && grep -E '^(Q2C|D2C)' "$tmp/bttout.avg" | sed 's/^/btt:      /' || true

@@ -127,6 +127,11 @@ export function parseRwbs(rwbs: string): RwbsInfo {
   return info;
 }
 
+/** 'N' (no read/write op) with data: only REQ_OP_WRITE_ZEROES prints so in Linux 6.1 ftrace (blk_fill_rwbs default). */
+function isDataN(rwbs: string): boolean {
+  return rwbs === 'N' || rwbs === 'NS' || rwbs === 'NM' || rwbs === 'NSM';
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Statistics
 
@@ -554,7 +559,8 @@ export class BlkAssembler {
     const st = d.stats;
     const by = d.bytes;
     st.events++;
-    const w = ev.write ?? parseRwbs(ev.rwbs).write;
+    // ftrace prints REQ_OP_WRITE_ZEROES as 'N' with data; blktrace sets its WRITE bit (blkparse shows 'W').
+    const w = ev.write ?? (parseRwbs(ev.rwbs).write || (ev.sectors > 0 && !ev.pc && isDataN(ev.rwbs)));
     const k: keyof RW = w ? 'write' : 'read';
     const bytes = ev.bytes ?? ev.sectors * 512;
     const cur = d.curDepth;
@@ -783,6 +789,7 @@ export class BlkAssembler {
     if (ev.pc) op = 'passthrough';
     else if (flushQuirk || (sectors === 0 && (r.preflush || op === 'flush'))) op = 'flush';
     else if (op === 'unknown' && sectors === 0 && r.preflush) op = 'flush';
+    else if (op === 'unknown' && sectors > 0 && isDataN(ev.rwbs)) op = 'write-zeroes';
     const n = ++this.gen;
     const id = ev.seq !== undefined ? String(ev.seq) : `${ev.dev}#${n}`;
     const bios = p.bios;
