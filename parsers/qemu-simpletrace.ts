@@ -20,7 +20,7 @@ import { Parser } from 'binary-parser';
 import type { BinaryFormatDef, BinaryParser, ParserContext } from './types.js';
 import type { Evidence } from '../src/model/types.js';
 import { VirtioAssembler, type QemuEvent } from './qemu/events.js';
-import { loadTraceEventsCached, TraceEventsError, type TraceArg, type TraceEventDecl, type TraceEvents } from './qemu/trace-events.js';
+import { BUILTIN_SOURCE, builtinTraceEvents, loadTraceEventsCached, TraceEventsError, type TraceArg, type TraceEventDecl, type TraceEvents } from './qemu/trace-events.js';
 
 export const SIMPLETRACE_ID = 'qemu-simpletrace';
 export const HEADER_EVENT_ID_LO = 0xffffffff;
@@ -179,10 +179,22 @@ export class SimpletraceDecoder {
   private readonly unknownNames = new Set<string>();
   private droppedType: EventType = makeType('Dropped_Event', DROPPED_ARGS, '"dropped %" PRIu64 " events"', true);
 
+  /** Declarations are blkscope's built-in subset (not the build's file). */
+  private readonly builtin: boolean;
+  private readonly rawTypes = new Map<string, EventType>();
+
   constructor(
     private readonly sink: SimpletraceSink,
     private readonly te: TraceEvents | undefined,
-  ) {}
+  ) {
+    this.builtin = te?.source === BUILTIN_SOURCE;
+  }
+
+  private rawType(name: string): EventType {
+    let t = this.rawTypes.get(name);
+    if (!t) this.rawTypes.set(name, (t = makeType(name, undefined, '', false)));
+    return t;
+  }
 
   /** Next chunk; `offset` = byte offset of chunk[0] in the file. */
   chunk(chunk: Buffer, offset: number): void {
@@ -276,7 +288,7 @@ export class SimpletraceDecoder {
         this.stop(base + 16, v === 0 ? 'simpletrace log version 0 (QEMU <= 1.1) is not supported' : `unknown simpletrace log version ${h.versionHi ? `0x${h.versionHi.toString(16)}${h.versionLo.toString(16).padStart(8, '0')}` : v}`);
         return n;
       }
-      if (v !== 4 && !this.te) {
+      if (v !== 4 && (!this.te || this.builtin)) {
         this.stop(base + 16, `simpletrace log version ${v} has no event names: --trace-events FILE (the build's trace-events-all) is required`);
         return n;
       }
@@ -381,25 +393,32 @@ export class SimpletraceDecoder {
     }
     this.lastTsHi = h.tsHi;
     this.lastTsLo = h.tsLo;
-    const t = this.typeFor(h.idLo, h.idHi);
+    let t = this.typeFor(h.idLo, h.idHi);
     if (!t) {
       this.sink.malformed(fileOffset, `event record at byte ${fileOffset}: event id ${h.idHi ? '0x' + h.idHi.toString(16) + h.idLo.toString(16).padStart(8, '0') : h.idLo} has no ${this.version === 4 ? 'mapping record' : 'trace-events declaration'}`, false);
       return;
     }
     const argStart = start + REC_HDR_LEN;
     if (t.args) {
-      if (t.allU64) {
-        if (end - argStart !== t.args.length * 8) {
-          this.sink.malformed(fileOffset, `${t.name} record at byte ${fileOffset}: ${end - argStart} argument bytes, trace-events declares ${t.args.length} u64 (wrong trace-events file?)`, false);
+      const fits = t.allU64 ? end - argStart === t.args.length * 8 : stringArgsEnd(t.args, buf, argStart, end) === end;
+      if (!fits) {
+        if (this.builtin) {
+          // Another QEMU version's layout: show the words rather than drop the record.
+          t = this.rawType(t.name);
+        } else {
+          this.sink.malformed(
+            fileOffset,
+            t.allU64
+              ? `${t.name} record at byte ${fileOffset}: ${end - argStart} argument bytes, trace-events declares ${t.args.length} u64 (wrong trace-events file?)`
+              : `${t.name} record at byte ${fileOffset}: arguments do not fit its length ${end - start} (wrong trace-events file?)`,
+            false,
+          );
           return;
         }
-      } else if (stringArgsEnd(t.args, buf, argStart, end) !== end) {
-        this.sink.malformed(fileOffset, `${t.name} record at byte ${fileOffset}: arguments do not fit its length ${end - start} (wrong trace-events file?)`, false);
-        return;
       }
-    } else if (this.te && !this.unknownNames.has(t.name)) {
+    } else if (this.te && !this.builtin && !this.unknownNames.has(t.name)) {
       this.unknownNames.add(t.name);
-      this.sink.malformed(fileOffset, `event ${t.name} is not declared in ${this.te ? this.te.source : 'any trace-events file (none given)'}; its arguments are shown as raw u64 words`, false);
+      this.sink.malformed(fileOffset, `event ${t.name} is not declared in ${this.te.source}; its arguments are shown as raw u64 words`, false);
     }
     this.sink.event(t, h, buf, argStart, end, fileOffset);
   }
@@ -548,10 +567,14 @@ class SimpletraceParser implements BinaryParser {
     }
     if (this.fileError) return;
     if (!te) {
-      ctx.malformed(
-        { file: ctx.file, offset: 0 },
-        'no trace-events file (--trace-events FILE; /usr/share/qemu/trace-events-all is missing): event arguments cannot be named, requests cannot be rebuilt',
-      );
+      te = builtinTraceEvents();
+      ctx.emit({
+        kind: 'diag',
+        code: 'trace-events-builtin',
+        message:
+          "no trace-events file (--trace-events FILE; /usr/share/qemu/trace-events-all is missing): using blkscope's built-in QEMU 7.2 virtio/block declarations; give the build's trace-events-all for anything else",
+        evidence: [{ file: ctx.file, offset: 0 }],
+      });
     }
     const file = ctx.file;
     const asm = this.asm;

@@ -218,6 +218,88 @@ export function loadTraceEventsCached(path?: string): TraceEvents | undefined {
   return cache.get(key);
 }
 
+// ---- Built-in declarations (used when no trace-events file is given and the default is missing)
+
+/**
+ * QEMU 7.2's declarations of the virtio-blk, virtqueue, block-layer and qcow2 events blkscope reads
+ * (verbatim lines of the 7.2.22 build's trace-events-all: hw/block, hw/virtio, block/ trace-events).
+ * Event ids of v4 files come from mapping records, so this subset is enough to decode those events; a
+ * record whose length disagrees with them (another QEMU version) is shown as raw words instead.
+ */
+export const BUILTIN_DECLS: readonly string[] = [
+  'thread_pool_submit(void *pool, void *req, void *opaque) "pool %p req %p opaque %p"',
+  'thread_pool_complete(void *pool, void *req, void *opaque, int ret) "pool %p req %p opaque %p ret %d"',
+  'thread_pool_cancel(void *req, void *opaque) "req %p opaque %p"',
+  'blk_co_preadv(void *blk, void *bs, int64_t offset, int64_t bytes, int flags) "blk %p bs %p offset %"PRId64" bytes %" PRId64 " flags 0x%x"',
+  'blk_co_pwritev(void *blk, void *bs, int64_t offset, int64_t bytes, int flags) "blk %p bs %p offset %"PRId64" bytes %" PRId64 " flags 0x%x"',
+  'bdrv_co_preadv_part(void *bs, int64_t offset, int64_t bytes, unsigned int flags) "bs %p offset %" PRId64 " bytes %" PRId64 " flags 0x%x"',
+  'bdrv_co_pwritev_part(void *bs, int64_t offset, int64_t bytes, unsigned int flags) "bs %p offset %" PRId64 " bytes %" PRId64 " flags 0x%x"',
+  'bdrv_co_pwrite_zeroes(void *bs, int64_t offset, int64_t bytes, int flags) "bs %p offset %" PRId64 " bytes %" PRId64 " flags 0x%x"',
+  'bdrv_co_do_copy_on_readv(void *bs, int64_t offset, int64_t bytes, int64_t cluster_offset, int64_t cluster_bytes) "bs %p offset %" PRId64 " bytes %" PRId64 " cluster_offset %" PRId64 " cluster_bytes %" PRId64',
+  'bdrv_co_copy_range_from(void *src, int64_t src_offset, void *dst, int64_t dst_offset, int64_t bytes, int read_flags, int write_flags) "src %p offset %" PRId64 " dst %p offset %" PRId64 " bytes %" PRId64 " rw flags 0x%x 0x%x"',
+  'bdrv_co_copy_range_to(void *src, int64_t src_offset, void *dst, int64_t dst_offset, int64_t bytes, int read_flags, int write_flags) "src %p offset %" PRId64 " dst %p offset %" PRId64 " bytes %" PRId64 " rw flags 0x%x 0x%x"',
+  'file_paio_submit(void *acb, void *opaque, int64_t offset, int count, int type) "acb %p opaque %p offset %"PRId64" count %d type %d"',
+  'luring_init_state(void *s, size_t size) "s %p size %zu"',
+  'luring_cleanup_state(void *s) "%p freed"',
+  'luring_io_plug(void *s) "LuringState %p plug"',
+  'luring_io_unplug(void *s, int blocked, int plugged, int queued, int inflight) "LuringState %p blocked %d plugged %d queued %d inflight %d"',
+  'luring_do_submit(void *s, int blocked, int plugged, int queued, int inflight) "LuringState %p blocked %d plugged %d queued %d inflight %d"',
+  'luring_do_submit_done(void *s, int ret) "LuringState %p submitted to kernel %d"',
+  'luring_co_submit(void *bs, void *s, void *luringcb, int fd, uint64_t offset, size_t nbytes, int type) "bs %p s %p luringcb %p fd %d offset %" PRId64 " nbytes %zd type %d"',
+  'luring_process_completion(void *s, void *aiocb, int ret) "LuringState %p luringcb %p ret %d"',
+  'luring_io_uring_submit(void *s, int ret) "LuringState %p ret %d"',
+  'luring_resubmit_short_read(void *s, void *luringcb, int nread) "LuringState %p luringcb %p nread %d"',
+  'qcow2_add_task(void *co, void *bs, void *pool, const char *action, int cluster_type, uint64_t host_offset, uint64_t offset, uint64_t bytes, void *qiov, size_t qiov_offset) "co %p bs %p pool %p: %s: cluster_type %d file_cluster_offset %" PRIu64 " offset %" PRIu64 " bytes %" PRIu64 " qiov %p qiov_offset %zu"',
+  'qcow2_writev_start_req(void *co, int64_t offset, int64_t bytes) "co %p offset 0x%" PRIx64 " bytes %" PRId64',
+  'qcow2_writev_done_req(void *co, int ret) "co %p ret %d"',
+  'qcow2_writev_start_part(void *co) "co %p"',
+  'qcow2_writev_done_part(void *co, int cur_bytes) "co %p cur_bytes %d"',
+  'qcow2_writev_data(void *co, uint64_t offset) "co %p offset 0x%" PRIx64',
+  'qcow2_pwrite_zeroes_start_req(void *co, int64_t offset, int64_t bytes) "co %p offset 0x%" PRIx64 " bytes %" PRId64',
+  'qcow2_pwrite_zeroes(void *co, int64_t offset, int64_t bytes) "co %p offset 0x%" PRIx64 " bytes %" PRId64',
+  'qcow2_skip_cow(void *co, uint64_t offset, int nb_clusters) "co %p offset 0x%" PRIx64 " nb_clusters %d"',
+  'qcow2_alloc_clusters_offset(void *co, uint64_t offset, int bytes) "co %p offset 0x%" PRIx64 " bytes %d"',
+  'qcow2_handle_copied(void *co, uint64_t guest_offset, uint64_t host_offset, uint64_t bytes) "co %p guest_offset 0x%" PRIx64 " host_offset 0x%" PRIx64 " bytes 0x%" PRIx64',
+  'qcow2_handle_alloc(void *co, uint64_t guest_offset, uint64_t host_offset, uint64_t bytes) "co %p guest_offset 0x%" PRIx64 " host_offset 0x%" PRIx64 " bytes 0x%" PRIx64',
+  'qcow2_do_alloc_clusters_offset(void *co, uint64_t guest_offset, uint64_t host_offset, int nb_clusters) "co %p guest_offset 0x%" PRIx64 " host_offset 0x%" PRIx64 " nb_clusters %d"',
+  'qcow2_cluster_alloc_phys(void *co) "co %p"',
+  'qcow2_cluster_link_l2(void *co, int nb_clusters) "co %p nb_clusters %d"',
+  'qcow2_l2_allocate(void *bs, int l1_index) "bs %p l1_index %d"',
+  'qcow2_l2_allocate_get_empty(void *bs, int l1_index) "bs %p l1_index %d"',
+  'qcow2_l2_allocate_write_l2(void *bs, int l1_index) "bs %p l1_index %d"',
+  'qcow2_l2_allocate_write_l1(void *bs, int l1_index) "bs %p l1_index %d"',
+  'qcow2_l2_allocate_done(void *bs, int l1_index, int ret) "bs %p l1_index %d ret %d"',
+  'qcow2_cache_get(void *co, int c, uint64_t offset, bool read_from_disk) "co %p is_l2_cache %d offset 0x%" PRIx64 " read_from_disk %d"',
+  'qcow2_cache_get_replace_entry(void *co, int c, int i) "co %p is_l2_cache %d index %d"',
+  'qcow2_cache_get_read(void *co, int c, int i) "co %p is_l2_cache %d index %d"',
+  'qcow2_cache_get_done(void *co, int c, int i) "co %p is_l2_cache %d index %d"',
+  'qcow2_cache_flush(void *co, int c) "co %p is_l2_cache %d"',
+  'qcow2_cache_entry_flush(void *co, int c, int i) "co %p is_l2_cache %d index %d"',
+  'qcow2_process_discards_failed_region(uint64_t offset, uint64_t bytes, int ret) "offset 0x%" PRIx64 " bytes 0x%" PRIx64 " ret %d"',
+  'virtio_blk_req_complete(void *vdev, void *req, int status) "vdev %p req %p status %d"',
+  'virtio_blk_rw_complete(void *vdev, void *req, int ret) "vdev %p req %p ret %d"',
+  'virtio_blk_handle_write(void *vdev, void *req, uint64_t sector, size_t nsectors) "vdev %p req %p sector %"PRIu64" nsectors %zu"',
+  'virtio_blk_handle_read(void *vdev, void *req, uint64_t sector, size_t nsectors) "vdev %p req %p sector %"PRIu64" nsectors %zu"',
+  'virtio_blk_submit_multireq(void *vdev, void *mrb, int start, int num_reqs, uint64_t offset, size_t size, bool is_write) "vdev %p mrb %p start %d num_reqs %d offset %"PRIu64" size %zu is_write %d"',
+  'virtio_blk_data_plane_start(void *s) "dataplane %p"',
+  'virtio_blk_data_plane_stop(void *s) "dataplane %p"',
+  'virtqueue_alloc_element(void *elem, size_t sz, unsigned in_num, unsigned out_num) "elem %p size %zd in_num %u out_num %u"',
+  'virtqueue_fill(void *vq, const void *elem, unsigned int len, unsigned int idx) "vq %p elem %p len %u idx %u"',
+  'virtqueue_flush(void *vq, unsigned int count) "vq %p count %u"',
+  'virtqueue_pop(void *vq, void *elem, unsigned int in_num, unsigned int out_num) "vq %p elem %p in_num %u out_num %u"',
+  'virtio_queue_notify(void *vdev, int n, void *vq) "vdev %p n %d vq %p"',
+  'virtio_notify_irqfd(void *vdev, void *vq) "vdev %p vq %p"',
+  'virtio_notify(void *vdev, void *vq) "vdev %p vq %p"',
+  'virtio_set_status(void *vdev, uint8_t val) "vdev %p val %u"',
+];
+
+let builtin: TraceEvents | undefined;
+/** The built-in subset as a TraceEvents table (source 'built-in'). */
+export function builtinTraceEvents(): TraceEvents {
+  return (builtin ??= parseTraceEvents(BUILTIN_DECLS.join('\n'), BUILTIN_SOURCE));
+}
+export const BUILTIN_SOURCE = "blkscope's built-in QEMU 7.2 virtio/block declarations";
+
 // ---- printf formats (for log-backend style output from binary records)
 
 /** One conversion of a printf format. */

@@ -319,4 +319,11 @@ describe('the qemu-simpletrace format', () => {
     expect(res.inputs[0]!.records).toBe(3);
     expect(res.inputs[0]!.error).toBeUndefined();
   });
+
+  it('without a trace-events file the built-in declarations rebuild the same requests', async () => {
+    const withFile = await analyzeSources([bufferSource('s', SIMPLE)], { traceEvents: TE });
+    const without = await analyzeSources([bufferSource('s', SIMPLE)], {});
+    expect(without.requests.map((q) => [q.id, q.op, q.sector, q.sectors, q.state])).toEqual(withFile.requests.map((q) => [q.id, q.op, q.sector, q.sectors, q.state]));
+    expect(without.requests.length).toBeGreaterThan(100);
+  });
 });

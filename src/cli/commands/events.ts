@@ -28,6 +28,7 @@ import {
   type SimpletraceSink,
 } from '../../../parsers/qemu-simpletrace.js';
 import {
+  builtinTraceEvents,
   loadTraceEvents,
   TraceEventsError,
   compileFormat,
@@ -439,7 +440,10 @@ async function runBinary(src: InputSource, first: Buffer, rest: AsyncIterator<Bu
       else if (++warnings <= MAX_WARNINGS) warn(`${src.name}: ${reason}`);
     },
   };
-  if (!te) warn(`${src.name}: no trace-events file (--trace-events FILE; /usr/share/qemu/trace-events-all is missing): arguments are shown as raw u64 words arg0, arg1...`);
+  if (!te) {
+    te = builtinTraceEvents();
+    warn(`${src.name}: no trace-events file (--trace-events FILE; /usr/share/qemu/trace-events-all is missing): using the built-in QEMU 7.2 virtio/block declarations; other events print as raw u64 words arg0, arg1...`);
+  }
   const dec = new SimpletraceDecoder(sink, te);
   let offset = 0;
   let chunk: Buffer | undefined = first;
@@ -608,7 +612,7 @@ export async function runEvents(file: string, flags: EventsFlags, io: CliIO): Pr
     }
     const binary = isSimpletraceHeader(first) !== null || (first.length >= 8 && first.readUInt32LE(0) === 0xffffffff && first.readUInt32LE(4) === 0xffffffff) || looksBinary(first);
     if (binary) return await runBinary(src, first, it, te, flags.style ?? 'simpletrace', out, warn);
-    return await runText(src, first, it, te, flags.style ?? 'log', out, warn);
+    return await runText(src, first, it, te ?? builtinTraceEvents(), flags.style ?? 'log', out, warn);
   } catch (e) {
     if (e instanceof InputError) {
       warn(`${e.file}: ${e.message}`);
