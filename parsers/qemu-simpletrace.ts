@@ -643,7 +643,8 @@ export const qemuSimpletrace: BinaryFormatDef = {
   description:
     'Binary trace files written by QEMU\'s "simple" trace backend (-trace events=...,file=trace-<pid>), log ' +
     'versions 2-4. Event names come from the v4 mapping records, argument names and types from the build\'s ' +
-    'trace-events-all (--trace-events FILE, default /usr/share/qemu/trace-events-all). Records feed the same ' +
+    'trace-events-all (--trace-events FILE, default /usr/share/qemu/trace-events-all, else a built-in QEMU 7.2 ' +
+    'virtio/block subset). Records feed the same ' +
     'virtio-blk request rebuild as the log backend.',
   url: 'https://github.com/qemu/qemu/blob/master/scripts/simpletrace.py',
   family: 'virtio',
