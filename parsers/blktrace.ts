@@ -121,6 +121,40 @@ function cstr(b: Buffer): string {
   return b.toString('latin1', 0, z < 0 ? b.length : z);
 }
 
+/** The record as blkparse would print it: maj,min cpu seq sec.nsec pid action rwbs tail. */
+export function blkparseLine(ev: BlkEvent): string {
+  const a = ev.action === 'T' ? 'UT' : ev.action;
+  let tail: string;
+  const who = ev.action === 'C' || ev.action === 'R' ? `[${ev.error ?? 0}]` : `[${ev.comm ?? ev.pid ?? ''}]`;
+  if (ev.pc) tail = ev.action === 'C' || ev.action === 'R' ? who : `${ev.bytes ?? 0} ${who}`;
+  else if (ev.action === 'U' || ev.action === 'T') tail = `${who} ${ev.depth ?? 0}`;
+  else if (ev.action === 'P') tail = who;
+  else if (ev.action === 'X') tail = `${ev.sector} / ${ev.newSector ?? 0} ${who}`;
+  else if (ev.action === 'A') tail = `${ev.sector} + ${ev.sectors} <- (${ev.fromDev ?? '?'}) ${ev.newSector ?? 0}`;
+  else if (ev.sectors > 0) tail = `${ev.sector} + ${ev.sectors} ${who}`;
+  else tail = ev.action === 'C' || ev.action === 'R' ? `${ev.sector} ${who}` : who;
+  return `${ev.dev} ${ev.cpu ?? 0} ${ev.seq ?? 0} ${ev.time.toFixed(9)} ${ev.pid ?? 0} ${a} ${ev.rwbs} ${tail}`;
+}
+
+/** Evidence of one binary record; its text (the blkparse line) is made only when someone reads it. */
+class RecordEvidence implements Evidence {
+  #event: BlkEvent | undefined;
+  constructor(
+    public file: string,
+    public offset: number,
+  ) {}
+  attach(ev: BlkEvent): void {
+    this.#event = ev;
+  }
+  get text(): string | undefined {
+    return this.#event ? blkparseLine(this.#event) : undefined;
+  }
+  toJSON(): Evidence {
+    const t = this.text;
+    return t === undefined ? { file: this.file, offset: this.offset } : { file: this.file, offset: this.offset, text: t };
+  }
+}
+
 export class BlktraceDecoder {
   private carry: Buffer | undefined;
   private carryOffset = 0;
@@ -143,9 +177,9 @@ export class BlktraceDecoder {
   private evidence(offset: number): Evidence {
     if (this.origin) {
       const o = this.origin.resolve(offset);
-      if (o) return { file: o.file, offset: o.offset };
+      if (o) return new RecordEvidence(o.file, o.offset);
     }
-    return { file: this.ctx.file, offset };
+    return new RecordEvidence(this.ctx.file, offset);
   }
 
   private seen = 0;
@@ -284,6 +318,7 @@ export class BlktraceDecoder {
       evidence: this.evidence(offset),
     };
     if (cat & TC_PC) ev.pc = true;
+    (ev.evidence as RecordEvidence).attach(ev);
     if ((a === 'U' || a === 'T' || a === 'X') && pdu.length >= 8) {
       const v = BeU64.parse(pdu.subarray(0, 8)) as { hi: number; lo: number };
       const val = v.hi * 4294967296 + v.lo;
