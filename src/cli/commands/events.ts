@@ -16,7 +16,7 @@ import { Option } from 'commander';
 import { openSync, writeSync, closeSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import type { CliIO, CliState } from '../program.js';
-import { fileSource, stdinSource, InputError, type InputSource } from '../../input/sources.js';
+import { describeFsError, fileSource, stdinSource, InputError, type InputSource } from '../../input/sources.js';
 import { normalizeLine } from '../../input/normalize.js';
 import { neutralize } from '../../util/sanitize.js';
 import {
@@ -440,16 +440,18 @@ async function runBinary(src: InputSource, first: Buffer, rest: AsyncIterator<Bu
       else if (++warnings <= MAX_WARNINGS) warn(`${src.name}: ${reason}`);
     },
   };
-  if (!te) {
-    te = builtinTraceEvents();
-    warn(`${src.name}: no trace-events file (--trace-events FILE; /usr/share/qemu/trace-events-all is missing): using the built-in QEMU 7.2 virtio/block declarations; other events print as raw u64 words arg0, arg1...`);
-  }
+  let noteBuiltin = !te;
+  if (!te) te = builtinTraceEvents();
   const dec = new SimpletraceDecoder(sink, te);
   let offset = 0;
   let chunk: Buffer | undefined = first;
   while (chunk) {
     dec.chunk(chunk, offset);
     offset += chunk.length;
+    if (noteBuiltin && dec.version === 4) {
+      noteBuiltin = false;
+      warn(`${src.name}: no trace-events file (--trace-events FILE; /usr/share/qemu/trace-events-all is missing): using the built-in QEMU 7.2 virtio/block declarations; other events print as raw u64 words arg0, arg1...`);
+    }
     await out.flush(false);
     if (dec.stoppedAt !== undefined) break;
     const r = await rest.next();
@@ -588,7 +590,7 @@ export async function runEvents(file: string, flags: EventsFlags, io: CliIO): Pr
     try {
       fd = openSync(flags.output, 'w');
     } catch (e) {
-      warn(`${flags.output}: cannot write: ${(e as Error).message.split('\n')[0]}`);
+      warn(`${flags.output}: cannot write: ${describeFsError(e)}`);
       return 2;
     }
   }
