@@ -124,6 +124,12 @@ class ByteOut {
 
 const HEX = new Uint8Array(16);
 for (let i = 0; i < 16; i++) HEX[i] = '0123456789abcdef'.charCodeAt(i);
+/** 16-bit value -> its 4 hex digits as a little-endian u32 (first digit in the low byte). */
+const HEX4 = new Uint32Array(65536);
+for (let v = 0; v < 65536; v++) HEX4[v] = (HEX[v >> 12]! | (HEX[(v >> 8) & 15]! << 8) | (HEX[(v >> 4) & 15]! << 16) | (HEX[v & 15]! << 24)) >>> 0;
+/** 0..999 -> ".ddd" as a little-endian u32. */
+const DOT3 = new Uint32Array(1000);
+for (let v = 0; v < 1000; v++) DOT3[v] = (46 | ((48 + Math.floor(v / 100)) << 8) | ((48 + (Math.floor(v / 10) % 10)) << 16) | ((48 + (v % 10)) << 24)) >>> 0;
 
 /** Literal bytes as little-endian 32-bit words (the last one zero-padded) for 4-byte unaligned stores. */
 interface Piece {
@@ -247,30 +253,26 @@ export class SimpletraceStyle {
         q = writeBytesRepr(o, q, sa.bytes, 0, sa.len);
         p += 4 + sa.len;
       } else {
-        // u64 little-endian -> lower-case hex without leading zeros ('%x'), written from the last digit.
-        let lo = buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24);
-        let hi = buf[p + 4]! | (buf[p + 5]! << 8) | (buf[p + 6]! << 16) | (buf[p + 7]! << 24);
+        // u64 little-endian -> lower-case hex without leading zeros ('%x'): whole 4-digit groups from the
+        // end with one 4-byte store each (HEX4 table), the leading partial group digit by digit.
+        const lo = (buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24)) >>> 0;
+        const hi = (buf[p + 4]! | (buf[p + 5]! << 8) | (buf[p + 6]! << 16) | (buf[p + 7]! << 24)) >>> 0;
         p += 8;
-        if (hi === 0) {
-          const e = q + (lo === 0 ? 1 : 8 - (Math.clz32(lo) >> 2));
-          for (let k = e - 1; k >= q; k--) {
-            o[k] = HEX[lo & 15]!;
-            lo >>>= 4;
-          }
-          q = e;
-        } else {
-          const e = q + 16 - (Math.clz32(hi) >> 2);
-          const m = e - 8;
-          for (let k = e - 1; k >= m; k--) {
-            o[k] = HEX[lo & 15]!;
-            lo >>>= 4;
-          }
-          for (let k = m - 1; k >= q; k--) {
-            o[k] = HEX[hi & 15]!;
-            hi >>>= 4;
-          }
-          q = e;
+        const n = hi !== 0 ? 16 - (Math.clz32(hi) >> 2) : lo !== 0 ? 8 - (Math.clz32(lo) >> 2) : 1;
+        const e = q + n;
+        const full = n >> 2;
+        let k = e;
+        for (let g = 0; g < full; g++) {
+          k -= 4;
+          const v = g === 0 ? lo & 0xffff : g === 1 ? lo >>> 16 : g === 2 ? hi & 0xffff : hi >>> 16;
+          dv.setUint32(k, HEX4[v]!, true);
         }
+        let v = full === 0 ? lo & 0xffff : full === 1 ? lo >>> 16 : full === 2 ? hi & 0xffff : hi >>> 16;
+        while (k > q) {
+          o[--k] = HEX[v & 15]!;
+          v >>>= 4;
+        }
+        q = e;
       }
     }
     o[q++] = 10;
@@ -303,11 +305,8 @@ export class SimpletraceStyle {
     const ip = Math.floor(d / 1000);
     const fr = d - ip * 1000;
     q = writeUInt(o, q, ip);
-    o[q++] = 46;
-    o[q++] = 48 + Math.floor(fr / 100);
-    o[q++] = 48 + (Math.floor(fr / 10) % 10);
-    o[q++] = 48 + (fr % 10);
-    return q;
+    this.out.dv.setUint32(q, DOT3[fr]!, true);
+    return q + 4;
   }
 }
 
