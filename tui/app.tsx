@@ -4,7 +4,7 @@ import React, { useEffect, useState, useSyncExternalStore } from 'react';
 import { Box, render, useInput, useStdout } from 'ink';
 import type { AnalyzeOptions } from '../src/model/types.js';
 import type { InputSource } from '../src/input/sources.js';
-import { analyze } from '../src/analyze.js';
+import { startAnalysis } from './analysis.js';
 import { TuiStore } from './store.js';
 import { dispatchKey } from './keymap.js';
 import { layout } from './format.js';
@@ -81,15 +81,20 @@ export interface TuiRunOptions {
   onRender?: () => void;
   /** Aborted when the user quits (live sources listen to it). */
   abort?: AbortController;
+  /** A store already being filled (the CLI starts the analysis while Ink loads) and its run. */
+  store?: TuiStore;
+  running?: Promise<boolean>;
 }
 
-const ALT_ON = '\x1b[?1049h\x1b[H';
+export { startAnalysis };
+
+export const ALT_ON = '\x1b[?1049h\x1b[H';
 const ALT_OFF = '\x1b[?25h\x1b[?1049l';
 
 /** Run the TUI until the user quits. Returns the exit code (0; 2 when every input failed). */
 export async function runTui(sources: InputSource[], opts: TuiRunOptions): Promise<number> {
   const stdout = opts.stdout ?? process.stdout;
-  const store = new TuiStore({ follow: opts.follow, live: opts.live, keepDetails: opts.keepDetails });
+  const store = opts.store ?? new TuiStore({ follow: opts.follow, live: opts.live, keepDetails: opts.keepDetails });
   store.viewport = { cols: stdout.columns || 80, rows: stdout.rows || 24 };
   for (const [k, v] of opts.sizes ?? []) store.totalBytes.set(k, v);
   const ac = opts.abort ?? new AbortController();
@@ -146,14 +151,9 @@ export async function runTui(sources: InputSource[], opts: TuiRunOptions): Promi
   };
 
   let allFailed = false;
-  const run = analyze(sources, { options: opts.analyze, sink: store.sink(), signal: ac.signal })
-    .then((res) => {
-      allFailed = res.inputs.length > 0 && res.inputs.every((i) => i.error);
-      store.setDone(res.errors);
-    })
-    .catch((e: unknown) => {
-      store.setDone([`analysis failed: ${e instanceof Error ? e.message : String(e)}`]);
-    });
+  const run = (opts.running ?? startAnalysis(store, sources, opts.analyze, ac.signal)).then((failed) => {
+    allFailed = failed;
+  });
 
   try {
     await instance.waitUntilExit();

@@ -31,7 +31,8 @@ function keyboard(files: string[]): NodeJS.ReadStream | undefined {
 export async function runTuiCommand(files: string[], flags: TuiFlags, io: CliIO, forceTui = false): Promise<number> {
   const options = toAnalyzeOptions(flags);
   if (files.length === 0) throw new UsageError('no input given (a file, several files, or - for standard input)');
-  const stdoutTTY = !!process.stdout.isTTY && io.isTTY !== false;
+  // io.isTTY is stdout && stdin; with '-' the data comes from a pipe and the keys from /dev/tty.
+  const stdoutTTY = !!process.stdout.isTTY && (io.isTTY || (files.includes('-') && !process.stdin.isTTY));
   const kb = stdoutTTY ? keyboard(files) : undefined;
   if (!kb) {
     if (forceTui && stdoutTTY) throw new UsageError('the TUI needs a terminal for keyboard input (no /dev/tty)');
@@ -56,9 +57,16 @@ export async function runTuiCommand(files: string[], flags: TuiFlags, io: CliIO,
   if (keepDetails !== undefined && !(Number.isInteger(keepDetails) && keepDetails >= 0)) {
     throw new UsageError(`--keep-details must be a whole number, not '${flags.keepDetails}'`);
   }
-  // Loaded lazily: the non-TTY paths never pay for React and Ink.
-  const { runTui } = await import('../../../tui/app.js');
+  // Loaded lazily: the non-TTY paths never pay for React and Ink. React's development build is several
+  // times slower per frame: use the production build unless asked otherwise.
+  process.env.NODE_ENV ??= 'production';
+  // Start indexing at once; loading Ink and React takes a few hundred ms and overlaps with it.
+  const { TuiStore } = await import('../../../tui/store.js');
+  const { startAnalysis } = await import('../../../tui/analysis.js');
+  const store = new TuiStore({ follow: !!flags.follow, live: !!flags.follow, keepDetails });
+  const running = startAnalysis(store, sources, options, abort.signal);
   try {
+    const { runTui } = await import('../../../tui/app.js');
     return await runTui(sources, {
       analyze: options,
       follow: !!flags.follow,
@@ -67,6 +75,8 @@ export async function runTuiCommand(files: string[], flags: TuiFlags, io: CliIO,
       sizes,
       keepDetails,
       abort,
+      store,
+      running,
     });
   } finally {
     abort.abort();
