@@ -166,6 +166,9 @@ export class BlktraceDecoder {
   /** Wall clock at trace start from the TIMESTAMP notify record (seconds since the epoch). */
   wallClock: number | undefined;
   unknownActions = 0;
+  /** Records older than one before them (a single stream of several CPUs, e.g. blktrace -o - on stdin). */
+  unsorted = 0;
+  private lastTime = 0;
 
   constructor(
     private readonly ctx: ParserContext,
@@ -302,7 +305,7 @@ export class BlktraceDecoder {
     }
     const bytes = r.bytes >>> 0;
     const ev: BlkEvent = {
-      time: (time < this.genesis ? 0 : time - this.genesis) / 1e9,
+      time: (time - this.genesis) / 1e9,
       dev: devName(r.device),
       cpu: r.cpu,
       pid: r.pid,
@@ -315,9 +318,15 @@ export class BlktraceDecoder {
       write: (cat & TC_WRITE) !== 0,
       error: r.error,
       seq: r.seq,
+      // Every field present from the start: one object shape for all records.
+      pc: (cat & TC_PC) !== 0,
+      newSector: undefined,
+      depth: undefined,
+      fromDev: undefined,
       evidence: this.evidence(offset),
     };
-    if (cat & TC_PC) ev.pc = true;
+    if (time < this.lastTime) this.unsorted++;
+    else this.lastTime = time;
     (ev.evidence as RecordEvidence).attach(ev);
     if ((a === 'U' || a === 'T' || a === 'X') && pdu.length >= 8) {
       const v = BeU64.parse(pdu.subarray(0, 8)) as { hi: number; lo: number };
@@ -336,7 +345,7 @@ export class BlktraceDecoder {
 class BlktraceParser implements BinaryParser {
   private readonly asm: BlkAssembler;
   private readonly dec: BlktraceDecoder;
-  constructor(ctx: ParserContext) {
+  constructor(private readonly ctx: ParserContext) {
     this.asm = new BlkAssembler(ctx, { format: BLKTRACE_ID });
     this.dec = new BlktraceDecoder(ctx, (ev) => this.asm.event(ev));
   }
@@ -345,6 +354,16 @@ class BlktraceParser implements BinaryParser {
   }
   end(): void {
     this.dec.end();
+    if (this.dec.unsorted > 0) {
+      // blkparse sorts a piped stream; here records are used in the order read (per-CPU files are merged by time).
+      this.ctx.emit({
+        kind: 'diag',
+        code: 'blk-unsorted',
+        message: `${this.dec.unsorted} records are older than a record before them: several CPUs in one stream? Pass the per-CPU files instead (they are merged by time).`,
+        data: { records: this.dec.unsorted },
+        evidence: [],
+      });
+    }
     this.asm.end();
   }
   records(): number {

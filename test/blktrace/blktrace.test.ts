@@ -215,6 +215,15 @@ describe('per-CPU merge and inputs', () => {
     expect(ev.offset).toBe(0);
   });
 
+  it('a single stream holding several CPUs out of time order is reported (blk-unsorted)', async () => {
+    const cpus = synth(50, 2);
+    const cat = Buffer.concat([fileBytes(cpus[0]!), fileBytes(cpus[1]!)]);
+    const r = await analyzeSources([bufferSource('cat.blktrace', cat)]);
+    expect(r.model.stats.diagnostics['blk-unsorted']).toBe(1);
+    const sorted = await analyzeSources(expandBlktraceInputs([]).concat([bufferSource('s.blktrace', fileBytes(cpus.flat().sort((a, b) => a.time - b.time)))]));
+    expect(sorted.model.stats.diagnostics['blk-unsorted']).toBeUndefined();
+  });
+
   it('CLI: a base name merges its per-CPU files; stdin works; exit 0', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'blkscope-cli-'));
     synth(200, 2).forEach((recs, i) => writeFileSync(join(dir, `v.blktrace.${i}`), fileBytes(recs)));
