@@ -29,7 +29,7 @@ export function App({ store }: { store: TuiStore }) {
     if (dispatchKey(store, input, key)) store.notify();
   });
   const width = Math.max(20, size.cols);
-  const lay = layout(size.rows, store.focus);
+  const lay = layout(size.rows, store.focus, store.viewLength());
   // Pane heights drive paging and scroll clamping in the store.
   store.listHeight = Math.max(1, lay.listRows - 1);
   store.detailHeight = lay.detailRows;

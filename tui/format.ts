@@ -188,10 +188,13 @@ const MODEL_TEXT: Record<string, string> = {
   'per-segment': 'per-segment model: each segment mapped on its own',
 };
 
-function evidenceLines(ev: Request['evidence'], max: number): Line[] {
+function evidenceLines(ev: Request['evidence'], max: number, file: string): Line[] {
   const out: Line[] = [];
+  const width = Math.max(...ev.slice(0, max).map((e) => String(e.line ?? e.offset ?? '?').length), 1);
   for (const e of ev.slice(0, max)) {
-    const where = `${neutralize(e.file)}:${e.line ?? (e.offset !== undefined ? `@${e.offset}` : '?')}`;
+    // The request's own file is named once in the header; other files are named on their lines.
+    const pos = e.line !== undefined ? String(e.line) : e.offset !== undefined ? `@${e.offset}` : '?';
+    const where = e.file === file ? pos.padStart(width + 1) : `${neutralize(e.file)}:${pos}`;
     const texts = (e.text ?? '').split('\n');
     texts.forEach((t, k) => {
       out.push([{ text: '  ' }, { text: k === 0 ? where : ' '.repeat(where.length), dim: true }, { text: '  ' + neutralize(t) }]);
@@ -257,8 +260,8 @@ export function detailLines(store: TuiStore, row: number): Line[] {
     for (const f of findings) out.push([{ text: '  ' }, ...findingSpan(f)]);
   }
 
-  out.push([{ text: 'Evidence', bold: true }]);
-  out.push(...evidenceLines(req.evidence, 200));
+  out.push([{ text: 'Evidence', bold: true }, { text: ` (${neutralize(req.file)}, line: original text)`, dim: true }]);
+  out.push(...evidenceLines(req.evidence, 200, req.file));
   return out;
 }
 
@@ -271,7 +274,6 @@ export function findingLine(store: TuiStore, fi: number): Line {
     { text: ' ' },
     { text: pad(neutralize(f.rule), 18), bold: true },
     { text: ' ' + pad(where, 8) },
-    { text: neutralize(f.device ?? '') + ' ' },
     { text: neutralize(f.message) },
   ];
 }
@@ -314,7 +316,7 @@ export interface Layout {
 }
 
 /** Pane heights (content rows, excluding each pane's title) for a terminal size. */
-export function layout(rows: number, focus: string): Layout {
+export function layout(rows: number, focus: string, listLen = Infinity): Layout {
   // Total output stays below the terminal height: titles (3) + status + hint lines (2) + 1 spare.
   const content = Math.max(3, rows - 6);
   let list: number;
@@ -329,6 +331,8 @@ export function layout(rows: number, focus: string): Layout {
     list = Math.max(1, Math.floor(content * 0.4));
     findings = Math.max(1, Math.floor(content * 0.15));
   }
+  // A short list gives its spare rows to the detail pane (list rows include the column header).
+  list = Math.max(2, Math.min(list, listLen + 1));
   const detail = Math.max(1, content - list - findings);
   return { listRows: list, detailRows: detail, findingsRows: findings };
 }
