@@ -258,7 +258,7 @@ interface BttQ {
   m: number;
   d: number;
   /** Removed (completed or replaced); dropped from the array at the next compaction. */
-  dead?: boolean;
+  dead: boolean;
 }
 
 /**
@@ -269,7 +269,7 @@ class BttDevice {
   /** Q's sorted by start; removed ones are marked dead and compacted away in bulk. */
   private qs: BttQ[] = [];
   private dead = 0;
-  private readonly byStart = new Map<number, BttQ>();
+  private readonly found: BttQ[] = [];
   readonly acc: Record<LatencyMetric, Acc> = {
     Q2C: new Acc(),
     D2C: new Acc(),
@@ -291,13 +291,11 @@ class BttDevice {
     return lo;
   }
 
-  /** The Q whose [start, end) holds sector s. */
+  /** The Q whose [start, end) holds sector s (the live one with the largest start <= s). */
   private find(s: number): BttQ | undefined {
-    const exact = this.byStart.get(s);
-    if (exact) return s < exact.end ? exact : undefined;
     const a = this.qs;
     if (a.length === 0) return undefined;
-    let idx = this.lowerBound(s) - 1;
+    let idx = this.lowerBound(s + 1) - 1;
     while (idx >= 0 && a[idx]!.dead) idx--;
     if (idx < 0) return undefined;
     const q = a[idx]!;
@@ -307,7 +305,8 @@ class BttDevice {
   /** Q's wholly inside [s, e). */
   private contained(s: number, e: number): BttQ[] {
     const a = this.qs;
-    const out: BttQ[] = [];
+    const out = this.found;
+    out.length = 0;
     for (let k = this.lowerBound(s); k < a.length; k++) {
       const q = a[k]!;
       if (q.start >= e) break;
@@ -322,10 +321,14 @@ class BttDevice {
   queue(start: number, nsec: number, t: number): void {
     this.started = true;
     // A second Q with the same start replaces the first, which leaves without a Q2C (as btt 2.09 does).
-    const old = this.byStart.get(start);
-    if (old) this.remove(old);
-    const q: BttQ = { start, end: start + nsec, t, g: -1, i: -1, m: -1, d: -1 };
-    this.byStart.set(start, q);
+    const a0 = this.qs;
+    for (let k = this.lowerBound(start); k < a0.length && a0[k]!.start === start; k++) {
+      if (!a0[k]!.dead) {
+        this.remove(a0[k]!);
+        break;
+      }
+    }
+    const q: BttQ = { start, end: start + nsec, t, g: -1, i: -1, m: -1, d: -1, dead: false };
     const a = this.qs;
     if (a.length === 0 || a[a.length - 1]!.start < start) a.push(q);
     else a.splice(this.lowerBound(start), 0, q);
@@ -370,7 +373,6 @@ class BttDevice {
 
   private remove(q: BttQ): void {
     if (q.dead) return;
-    this.byStart.delete(q.start);
     q.dead = true;
     this.dead++;
     const a = this.qs;
@@ -430,14 +432,61 @@ interface PendingReq {
   requeues: number;
 }
 
+/** Objects keyed by sector: one value, or an array only when several share a sector (rare). */
+class Multi<T extends object> {
+  private readonly m = new Map<number, T | T[]>();
+  push(k: number, v: T): void {
+    const c = this.m.get(k);
+    if (c === undefined) this.m.set(k, v);
+    else if (Array.isArray(c)) c.push(v);
+    else this.m.set(k, [c, v]);
+  }
+  shift(k: number): T | undefined {
+    const c = this.m.get(k);
+    if (c === undefined) return undefined;
+    if (!Array.isArray(c)) {
+      this.m.delete(k);
+      return c;
+    }
+    const v = c.shift();
+    if (c.length === 1) this.m.set(k, c[0]!);
+    else if (c.length === 0) this.m.delete(k);
+    return v;
+  }
+  last(k: number): T | undefined {
+    const c = this.m.get(k);
+    return Array.isArray(c) ? c[c.length - 1] : c;
+  }
+  /** Remove and return the first value at k that `pred` accepts. */
+  takeWhere(k: number, pred: (v: T) => boolean): T | undefined {
+    const c = this.m.get(k);
+    if (c === undefined) return undefined;
+    if (!Array.isArray(c)) {
+      if (!pred(c)) return undefined;
+      this.m.delete(k);
+      return c;
+    }
+    const i = c.findIndex(pred);
+    if (i < 0) return undefined;
+    const v = c.splice(i, 1)[0]!;
+    if (c.length === 1) this.m.set(k, c[0]!);
+    else if (c.length === 0) this.m.delete(k);
+    return v;
+  }
+  firstKey(): number | undefined {
+    for (const k of this.m.keys()) return k;
+    return undefined;
+  }
+}
+
 interface DevState {
   /** Queued bios not yet in a request, by start sector (FIFO for duplicates). */
-  queued: Map<number, Bio[]>;
+  queued: Multi<Bio>;
   nQueued: number;
   /** Requests built (G/I) or requeued, not issued. */
   pending: PendingReq[];
   /** Issued requests by start sector, FIFO. */
-  issued: Map<number, PendingReq[]>;
+  issued: Multi<PendingReq>;
   nIssued: number;
   stats: BlkDeviceStats;
   /** Byte sums behind the KiB figures. */
@@ -489,10 +538,10 @@ export class BlkAssembler {
     let d = this.devs.get(name);
     if (!d) {
       d = {
-        queued: new Map(),
+        queued: new Multi<Bio>(),
         nQueued: 0,
         pending: [],
-        issued: new Map(),
+        issued: new Multi<PendingReq>(),
         nIssued: 0,
         stats: newDeviceStats(),
         bytes: { queued: rw(), merged: rw(), dispatched: rw(), completed: rw() },
@@ -639,45 +688,29 @@ export class BlkAssembler {
 
   private onQueue(d: DevState, ev: BlkEvent, sector: number): void {
     const bio = this.newBio(ev, sector);
-    const list = d.queued.get(sector);
-    if (list) {
-      // A split remainder or a re-queued bio at the same sector replaces a split-off placeholder.
-      const k = list.findIndex((b) => b.splitFrom !== undefined);
-      if (k >= 0) {
-        bio.splitFrom = list[k]!.splitFrom;
-        list.splice(k, 1);
-        d.nQueued--;
-      }
-      list.push(bio);
-    } else d.queued.set(sector, [bio]);
+    // A split remainder queued again at the same sector replaces the split-off placeholder.
+    const old = d.queued.takeWhere(sector, (b) => b.splitFrom !== undefined);
+    if (old) {
+      bio.splitFrom = old.splitFrom;
+      d.nQueued--;
+    }
+    d.queued.push(sector, bio);
     d.nQueued++;
     if (d.nQueued > MAX_QUEUED) this.dropOldestQueued(d);
   }
 
   private dropOldestQueued(d: DevState): void {
-    let oldestKey: number | undefined;
-    let oldest = Infinity;
-    for (const [k, l] of d.queued) {
-      if (l[0] && l[0].queueTime < oldest) {
-        oldest = l[0].queueTime;
-        oldestKey = k;
-      }
-      break; // Map iteration order is insertion order: the first key is (close to) the oldest.
-    }
-    if (oldestKey === undefined) return;
-    const l = d.queued.get(oldestKey)!;
-    l.shift();
-    if (l.length === 0) d.queued.delete(oldestKey);
+    // Map iteration order is insertion order: the first key is (close to) the oldest.
+    const k = d.queued.firstKey();
+    if (k === undefined) return;
+    d.queued.shift(k);
     d.nQueued--;
     this.counters.dropped!++;
   }
 
   private takeQueued(d: DevState, sector: number): Bio | undefined {
-    const list = d.queued.get(sector);
-    if (!list) return undefined;
-    const b = list.shift()!;
-    if (list.length === 0) d.queued.delete(sector);
-    d.nQueued--;
+    const b = d.queued.shift(sector);
+    if (b) d.nQueued--;
     return b;
   }
 
@@ -776,9 +809,7 @@ export class BlkAssembler {
       this.counters.requests!++;
       this.ctx.emit({ kind: 'submit', req: p.req });
     }
-    const list = d.issued.get(sector);
-    if (list) list.push(p);
-    else d.issued.set(sector, [p]);
+    d.issued.push(sector, p);
     d.nIssued++;
   }
 
@@ -830,38 +861,18 @@ export class BlkAssembler {
   }
 
   private takeIssued(d: DevState, sector: number): PendingReq | undefined {
-    const list = d.issued.get(sector);
-    if (!list) return undefined;
-    const p = list.shift()!;
-    if (list.length === 0) d.issued.delete(sector);
-    d.nIssued--;
+    const p = d.issued.shift(sector);
+    if (p) d.nIssued--;
     return p;
   }
 
   /** Take the issued request at `sector` that fits a completion of `sectors` (0 = flush or flush-sequence end). */
   private takeIssuedFor(d: DevState, sector: number, sectors: number): PendingReq | undefined {
-    const list = d.issued.get(sector);
-    if (!list) return undefined;
-    let k = -1;
-    for (let j = 0; j < list.length; j++) {
-      const n = list[j]!.req?.sectors ?? list[j]!.sectors;
-      if (sectors === 0 ? n === 0 : n === sectors) {
-        k = j;
-        break;
-      }
-    }
-    if (k < 0 && sectors > 0) {
-      // Partial or odd-sized completion: the oldest data request there.
-      for (let j = 0; j < list.length; j++) if ((list[j]!.req?.sectors ?? list[j]!.sectors) > 0) {
-        k = j;
-        break;
-      }
-    }
-    if (k < 0) return undefined;
-    const p = list[k]!;
-    list.splice(k, 1);
-    if (list.length === 0) d.issued.delete(sector);
-    d.nIssued--;
+    const size = (p: PendingReq) => p.req?.sectors ?? p.sectors;
+    let p = d.issued.takeWhere(sector, sectors === 0 ? (q) => size(q) === 0 : (q) => size(q) === sectors);
+    // Partial or odd-sized completion: the oldest data request there.
+    if (!p && sectors > 0) p = d.issued.takeWhere(sector, (q) => size(q) > 0);
+    if (p) d.nIssued--;
     return p;
   }
 
@@ -933,23 +944,19 @@ export class BlkAssembler {
     this.counters.splits!++;
     const at = ev.newSector;
     if (at === undefined) return;
-    const list = d.queued.get(sector);
-    const bio = list?.[list.length - 1];
+    const bio = d.queued.last(sector);
     if (!bio || at <= bio.sector || at >= bio.sector + bio.sectors) return;
     const rest = new Bio(at, bio.sector + bio.sectors - at, bio.queueTime, bio.rwbs, bio.evidence);
     rest.splitFrom = bio.sector;
     if (bio.pid !== undefined) rest.pid = bio.pid;
     if (bio.comm !== undefined) rest.comm = bio.comm;
     bio.sectors = at - bio.sector;
-    const l2 = d.queued.get(at);
-    if (l2) l2.push(rest);
-    else d.queued.set(at, [rest]);
+    d.queued.push(at, rest);
     d.nQueued++;
   }
 
   private onRemap(d: DevState, ev: BlkEvent, sector: number): void {
-    const list = d.queued.get(sector);
-    const bio = list?.[list.length - 1];
+    const bio = d.queued.last(sector);
     if (bio && ev.newSector !== undefined) bio.remapFrom = { dev: ev.fromDev, sector: ev.newSector };
   }
 
