@@ -424,8 +424,6 @@ function fmtRaw(v: RawArg): string {
 
 // ---- the command
 
-class EventsFailure extends Error {}
-
 async function runBinary(src: InputSource, first: Buffer, rest: AsyncIterator<Buffer>, te: TraceEvents | undefined, style: EventsStyle, out: ByteOut, warn: (s: string) => void): Promise<number> {
   let fatal: string | undefined;
   let warnings = 0;
@@ -434,7 +432,7 @@ async function runBinary(src: InputSource, first: Buffer, rest: AsyncIterator<Bu
     event(t, h, buf, p, end) {
       fmt.record(t, h, buf, p, end);
     },
-    malformed(offset, reason, isFatal) {
+    malformed(_offset, reason, isFatal) {
       if (isFatal) fatal = reason;
       else if (++warnings <= MAX_WARNINGS) warn(`${src.name}: ${reason}`);
     },
@@ -617,10 +615,6 @@ export async function runEvents(file: string, flags: EventsFlags, io: CliIO): Pr
   } catch (e) {
     if (e instanceof InputError) {
       warn(`${e.file}: ${e.message}`);
-      return 2;
-    }
-    if (e instanceof EventsFailure) {
-      warn(e.message);
       return 2;
     }
     throw e;
