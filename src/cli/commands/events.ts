@@ -10,6 +10,10 @@
 // SEC.USEC from the record's clock, CLOCK_MONOTONIC for simpletrace).
 // Log-backend text input is normalised to either style (default log).
 //
+// Checked against QEMU 7.2's simpletrace.py itself (Debian source package qemu 1:7.2+dfsg-7+deb12u18,
+// sha256 1e0da9ae...2674247): the realtraces outputs and hand-built records (strings, vcpu, dropped,
+// negative deltas) match byte for byte. Unlike simpletrace.py, events missing from trace-events print as
+// raw words (it exits), and backwards timestamps are also noted on stderr (it prints them silently).
 // Streaming and constant memory: input in 1 MiB chunks, output assembled as bytes in 1 MiB blocks.
 import type { Command } from 'commander';
 import { Option } from 'commander';
