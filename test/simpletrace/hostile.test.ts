@@ -326,4 +326,11 @@ describe('the qemu-simpletrace format', () => {
     expect(without.requests.map((q) => [q.id, q.op, q.sector, q.sectors, q.state])).toEqual(withFile.requests.map((q) => [q.id, q.op, q.sector, q.sectors, q.state]));
     expect(without.requests.length).toBeGreaterThan(100);
   });
+
+  it('event names from the file never reach the terminal raw', async () => {
+    const b = new TraceBuilder().mapping(0, 'évent\x1b[31m\u0007x').event(0, 1000n, 1, [5n]).build();
+    const r = await eventsOf(b);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('évent\\x1b[31m\\x07x 0.000 pid=1 arg0=0x5\n');
+  });
 });

@@ -71,6 +71,8 @@ class ByteOut {
   dv: DataView = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   pos = 0;
   private ready: Buffer[] = [];
+  /** UTF-8 text for io.stdout (a block may end inside a character). */
+  private readonly text = new StringDecoder('utf8');
   /** Written blocks kept for reuse (allocating 1 MiB buffers over and over costs full GCs). */
   private spare: Buffer[] = [];
   bytes = 0;
@@ -116,7 +118,7 @@ class ByteOut {
         // A block still queued in the stream must not be reused.
         if (s.writableLength !== 0) continue;
       } else {
-        this.io.stdout(b.toString('latin1'));
+        this.io.stdout(this.text.write(b));
         if (this.io.drain) await this.io.drain();
       }
       if (b.buffer.byteLength === BLOCK && this.spare.length < 4) this.spare.push(Buffer.from(b.buffer, b.byteOffset, BLOCK));
