@@ -167,8 +167,6 @@ export class BlktraceDecoder {
   wallClock: number | undefined;
   unknownActions = 0;
   /** Records older than one before them (a single stream of several CPUs, e.g. blktrace -o - on stdin). */
-  unsorted = 0;
-  private lastTime = 0;
 
   constructor(
     private readonly ctx: ParserContext,
@@ -325,8 +323,6 @@ export class BlktraceDecoder {
       fromDev: undefined,
       evidence: this.evidence(offset),
     };
-    if (time < this.lastTime) this.unsorted++;
-    else this.lastTime = time;
     (ev.evidence as RecordEvidence).attach(ev);
     if ((a === 'U' || a === 'T' || a === 'X') && pdu.length >= 8) {
       const v = BeU64.parse(pdu.subarray(0, 8)) as { hi: number; lo: number };
@@ -342,25 +338,106 @@ export class BlktraceDecoder {
   }
 }
 
+/** Records held back to put a single stream of several CPUs (blktrace -o - | ...) in time order. */
+export const REORDER_WINDOW = 8192;
+
+/**
+ * Passes events through while they come in time order. From the first one older than its predecessor on
+ * (several CPUs in one stream, as `blktrace -o -` writes them), events go through a min-heap of
+ * REORDER_WINDOW and leave oldest first, as blkparse sorts a piped stream. `late` counts events that were
+ * still out of order when they left (the first disordered one, or ones later than the window).
+ */
+export class Reorderer {
+  private active = false;
+  private last = -Infinity;
+  private n = 0;
+  private readonly heap: { t: number; n: number; ev: BlkEvent }[] = [];
+  late = 0;
+  reordered = 0;
+  constructor(
+    private readonly sink: (ev: BlkEvent) => void,
+    private readonly window = REORDER_WINDOW,
+  ) {}
+
+  push(ev: BlkEvent): void {
+    if (!this.active) {
+      if (ev.time >= this.last) {
+        this.last = ev.time;
+        this.sink(ev);
+        return;
+      }
+      this.active = true;
+    }
+    this.reordered++;
+    const h = this.heap;
+    h.push({ t: ev.time, n: this.n++, ev });
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!less(h[i]!, h[p]!)) break;
+      [h[i], h[p]] = [h[p]!, h[i]!];
+      i = p;
+    }
+    if (h.length > this.window) this.out(this.pop());
+  }
+
+  private pop(): BlkEvent {
+    const h = this.heap;
+    const top = h[0]!;
+    const lastE = h.pop()!;
+    if (h.length > 0) {
+      h[0] = lastE;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && less(h[l]!, h[m]!)) m = l;
+        if (r < h.length && less(h[r]!, h[m]!)) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m]!, h[i]!];
+        i = m;
+      }
+    }
+    return top.ev;
+  }
+
+  private out(ev: BlkEvent): void {
+    if (ev.time < this.last) this.late++;
+    else this.last = ev.time;
+    this.sink(ev);
+  }
+
+  end(): void {
+    while (this.heap.length > 0) this.out(this.pop());
+  }
+}
+
+function less(a: { t: number; n: number }, b: { t: number; n: number }): boolean {
+  return a.t < b.t || (a.t === b.t && a.n < b.n);
+}
+
 class BlktraceParser implements BinaryParser {
   private readonly asm: BlkAssembler;
   private readonly dec: BlktraceDecoder;
+  private readonly order: Reorderer;
   constructor(private readonly ctx: ParserContext) {
     this.asm = new BlkAssembler(ctx, { format: BLKTRACE_ID });
-    this.dec = new BlktraceDecoder(ctx, (ev) => this.asm.event(ev));
+    this.order = new Reorderer((ev) => this.asm.event(ev));
+    this.dec = new BlktraceDecoder(ctx, (ev) => this.order.push(ev));
   }
   chunk(buf: Buffer, offset: number): void {
     this.dec.chunk(buf, offset);
   }
   end(): void {
     this.dec.end();
-    if (this.dec.unsorted > 0) {
-      // blkparse sorts a piped stream; here records are used in the order read (per-CPU files are merged by time).
+    this.order.end();
+    if (this.order.late > 0) {
       this.ctx.emit({
         kind: 'diag',
         code: 'blk-unsorted',
-        message: `${this.dec.unsorted} records are older than a record before them: several CPUs in one stream? Pass the per-CPU files instead (they are merged by time).`,
-        data: { records: this.dec.unsorted },
+        message: `${this.order.late} records could not be put in time order (held back up to ${REORDER_WINDOW}): several CPUs in one file? Pass the per-CPU files instead (they are merged by time).`,
+        data: { late: this.order.late, reordered: this.order.reordered },
         evidence: [],
       });
     }
