@@ -205,6 +205,9 @@ export class SimpletraceStyle {
 
   constructor(private readonly out: ByteOut) {}
 
+  /** Lines are written as they come: nothing to hand over. */
+  finish(): void {}
+
   /** Delta in ns from the previous record (exact below 2^53). */
   private delta(hi: number, lo: number): number {
     if (this.first) {
@@ -388,16 +391,21 @@ export function bytesReprString(b: Uint8Array): string {
 
 interface LogCache {
   pieces?: FmtPiece[];
+  /** Neutralised "NAME ". */
+  head?: string;
 }
 
 export class LogStyle {
+  /** Lines gathered into one string before they are encoded (one Buffer.write per ~64 KiB). */
+  private pending = '';
+
   constructor(private readonly out: ByteOut) {}
 
   record(t: EventType, h: EventHeader, buf: Buffer, p: number, end: number): void {
-    let c = t.cache as (LogCache & { log?: true }) | undefined;
-    if (!c || !('pieces' in c)) {
+    let c = t.cache as LogCache | undefined;
+    if (!c || c.head === undefined) {
       const joined = t.fmt ? joinFormat(t.fmt) : undefined;
-      c = { pieces: joined !== undefined ? compileFormat(joined) : undefined };
+      c = { pieces: joined !== undefined ? compileFormat(joined) : undefined, head: neutralize(t.name) + ' ' };
       t.cache = c;
     }
     const vals: RawArg[] = [];
@@ -413,14 +421,30 @@ export class LogStyle {
         }
       }
     } else for (; p + 8 <= end; p += 8) vals.push(buf.readBigUInt64LE(p));
-    const ns = (BigInt(h.tsHi) << 32n) | BigInt(h.tsLo);
-    const sec = ns / 1000000000n;
-    const usec = (ns % 1000000000n) / 1000n;
+    let sec: number | bigint;
+    let usec: number | bigint;
+    if (h.tsHi < 0x200000) {
+      const ns = h.tsHi * 4294967296 + h.tsLo;
+      sec = Math.floor(ns / 1e9);
+      usec = Math.floor((ns - sec * 1e9) / 1000);
+    } else {
+      const ns = (BigInt(h.tsHi) << 32n) | BigInt(h.tsLo);
+      sec = ns / 1000000000n;
+      usec = (ns % 1000000000n) / 1000n;
+    }
     let body: string;
     if (c.pieces) body = formatPieces(c.pieces, vals, neutralize);
     else if (t.args) body = t.args.map((a, i) => `${neutralize(a.name)} ${fmtRaw(vals[i]!)}`).join(' ');
     else body = vals.map((v, i) => `arg${i} 0x${(v as bigint).toString(16)}`).join(' ');
-    this.out.ascii(`${h.pid}@${sec}.${String(usec).padStart(6, '0')}:${neutralize(t.name)} ${body}\n`);
+    const us = String(usec);
+    this.pending += h.pid + '@' + sec + '.' + (us.length < 6 ? '000000'.slice(us.length) + us : us) + ':' + c.head + body + '\n';
+    if (this.pending.length > 65536) this.finish();
+  }
+
+  /** Hand gathered lines to the output. */
+  finish(): void {
+    if (this.pending) this.out.ascii(this.pending);
+    this.pending = '';
   }
 }
 
@@ -461,6 +485,7 @@ async function runBinary(src: InputSource, first: Buffer, rest: AsyncIterator<Bu
     chunk = r.done ? undefined : r.value;
   }
   dec.end();
+  fmt.finish();
   await out.flush(true);
   if (warnings > MAX_WARNINGS) warn(`${src.name}: ${warnings - MAX_WARNINGS} more records skipped or flagged`);
   if (dec.reversals > 0) warn(`${src.name}: ${dec.reversals} records have a timestamp earlier than the record before them (negative delta; first at byte ${dec.firstReversalAt})`);
