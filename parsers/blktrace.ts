@@ -432,6 +432,7 @@ class BlktraceParser implements BinaryParser {
   end(): void {
     this.dec.end();
     this.order.end();
+    if (this.dec.wallClock !== undefined) this.asm.traceStartEpoch = this.dec.wallClock;
     if (this.order.late > 0) {
       this.ctx.emit({
         kind: 'diag',

@@ -526,6 +526,8 @@ export class BlkAssembler {
   private gen = 0;
   private readonly format: string;
   private ended = false;
+  /** Wall clock (s since the epoch) at trace start, when the input says (blktrace TIMESTAMP notify). */
+  traceStartEpoch: number | undefined;
 
   constructor(
     private readonly ctx: ParserContext,
@@ -995,7 +997,9 @@ export class BlkAssembler {
       queuedLeft += d.nQueued;
       pendingLeft += d.pending.length;
     }
-    return { devices, latency, blkAssembler: { ...this.counters, queuedLeft, pendingLeft } };
+    const extra: Record<string, number> = { queuedLeft, pendingLeft };
+    if (this.traceStartEpoch !== undefined) extra.traceStartEpoch = this.traceStartEpoch;
+    return { devices, latency, blkAssembler: { ...this.counters, ...extra } };
   }
 }
 

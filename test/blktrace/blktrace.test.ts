@@ -352,6 +352,11 @@ describe('formats: samples, rwbs, tables', () => {
     expect(r.inputs[0]!.format).toBe('blktrace');
     expect(r.inputs[0]!.records).toBe(1);
     expect(statsOf(r).devices['254,0']!.queued).toEqual({ read: 0, write: 1 });
+    // The real capture's TIMESTAMP notify record gives the wall clock at trace start (2026 on that host).
+    const v = await analyzeFiles(['samples/blktrace/virtio-vda.blktrace.0']);
+    const st = (v.model.statsExt as { blkAssembler: { traceStartEpoch: number } }).blkAssembler.traceStartEpoch;
+    expect(new Date(st * 1000).getUTCFullYear()).toBe(2026);
+    expect(v.requests[0]!.info!.bios).toMatchObject([{ comm: 'dd' }]);
   });
 
   it('rwbs: blkparse letters from category bits, and ops from rwbs', () => {
