@@ -528,7 +528,8 @@ async function runText(src: InputSource, first: Buffer, rest: AsyncIterator<Buff
     if (!d) {
       const decl = te?.byName.get(name);
       d = { decl, tpl: decl ? compileDecl(decl.raw) : undefined };
-      decls.set(name, d);
+      // Bounded: a file of ever-new names must not grow the cache with the input.
+      if (decls.size < 10000) decls.set(name, d);
     }
     const tUs = g.sec !== undefined ? Number(g.sec) * 1e6 + Number(g.usec) : 0;
     const delta = last === undefined ? 0 : (tUs - last) * 1000;
