@@ -416,7 +416,7 @@ export class SimpletraceDecoder {
           return;
         }
       }
-    } else if (this.te && !this.builtin && !this.unknownNames.has(t.name)) {
+    } else if (this.te && !this.builtin && this.unknownNames.size < 1000 && !this.unknownNames.has(t.name)) {
       this.unknownNames.add(t.name);
       this.sink.malformed(fileOffset, `event ${t.name} is not declared in ${this.te.source}; its arguments are shown as raw u64 words`, false);
     }
