@@ -183,13 +183,13 @@ describe('live blkparse / btt (when the blktrace package is installed)', () => {
     void sum;
     expectCounts(s.devices['8,16']!, summaryOf(readFileSync(join(dir, 'syn.txt'), 'utf8')), 'synthetic vs blkparse');
     execFileSync('blkparse', ['-q', '-i', join(dir, 'syn'), '-d', join(dir, 'syn.bin'), '-O'], { stdio: 'pipe' });
-    execFileSync('btt', ['-i', join(dir, 'syn.bin'), '-o', join(dir, 'syn.btt')], { stdio: 'pipe' });
+    execFileSync('btt', ['-i', join(dir, 'syn.bin'), '-o', join(dir, 'syn.btt')], { stdio: 'pipe', cwd: dir });
     expectLatency(s.latency['8,16']! as Record<string, Lat>, bttOf(readFileSync(join(dir, 'syn.btt.avg'), 'utf8')), 'synthetic vs btt');
     // And a real capture, through the live tools.
     const c = CASES[1]!;
     copyFileSync(c.bin, join(dir, 'vdb.blktrace.0'));
     execFileSync('blkparse', ['-q', '-i', join(dir, 'vdb'), '-d', join(dir, 'vdb.bin'), '-O'], { stdio: 'pipe' });
-    execFileSync('btt', ['-i', join(dir, 'vdb.bin'), '-o', join(dir, 'vdb.btt')], { stdio: 'pipe' });
+    execFileSync('btt', ['-i', join(dir, 'vdb.bin'), '-o', join(dir, 'vdb.btt')], { stdio: 'pipe', cwd: dir });
     const real = await analyzeFiles([c.bin]);
     expectLatency(statsOf(real).latency['254,16']!, bttOf(readFileSync(join(dir, 'vdb.btt.avg'), 'utf8')), 'vdb vs live btt');
   });
