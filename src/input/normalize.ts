@@ -79,7 +79,7 @@ export function normalizeLine(line: string): string {
     } else if (d >= 65 && d <= 90 /* A-Z */) {
       const m = SYSLOG_BSD_RE.exec(s);
       if (m) s = s.slice(m[0].length);
-    } else if (d >= 48 && d <= 57 /* 0-9 */) {
+    } else if (d >= 48 && d <= 57 /* 0-9 */ && s.charCodeAt(4) === 45 /* YYYY- */) {
       const m = SYSLOG_ISO_RE.exec(s);
       if (m) s = s.slice(m[0].length);
     }

@@ -47,6 +47,10 @@ export class Model {
   readonly statsExt: Record<string, unknown> = {};
   private seq = 0;
   private readonly visitors: { rule: Rule; v: RuleVisitor }[];
+  /** Per family (and '*' for requests of unknown family): the visitors with a submit / request hook. */
+  private readonly submitHooks = new Map<string, RuleVisitor[]>();
+  private readonly requestHooks = new Map<string, RuleVisitor[]>();
+  private readonly eventHooks: RuleVisitor[];
   private readonly maxPerRule: number;
   private readonly keptPerRule = new Map<string, number>();
 
@@ -60,6 +64,12 @@ export class Model {
       rule,
       v: rule.create({ options, report: (init) => this.report(rule, init) }),
     }));
+    for (const fam of ['*', 'xen', 'virtio', 'linux-block']) {
+      const mine = this.visitors.filter(({ rule }) => fam === '*' || rule.meta.families.includes(fam as 'xen'));
+      this.submitHooks.set(fam, mine.filter(({ v }) => v.submit).map(({ v }) => v));
+      this.requestHooks.set(fam, mine.filter(({ v }) => v.request).map(({ v }) => v));
+    }
+    this.eventHooks = this.visitors.filter(({ v }) => v.event).map(({ v }) => v);
   }
 
   /** Count a format-specific event (e.g. host block-layer I/O) in stats.extra. */
@@ -82,7 +92,7 @@ export class Model {
         this.inflight.set(req.key, req);
         this.stats.requests++;
         this.stats.byOp[req.op] = (this.stats.byOp[req.op] ?? 0) + 1;
-        for (const { rule, v } of this.visitors) if (applies(rule, req)) v.submit?.(req);
+        for (const v of this.submitHooks.get(req.family ?? '*') ?? []) v.submit!(req);
         return;
       }
       case 'complete': {
@@ -99,7 +109,7 @@ export class Model {
         }
         if (ev.evidence) req.evidence.push(ev.evidence);
         this.inflight.delete(req.key);
-        for (const { v } of this.visitors) v.event?.(ev, req);
+        for (const v of this.eventHooks) v.event!(ev, req);
         this.leave(req);
         return;
       }
@@ -108,7 +118,7 @@ export class Model {
         if (!req) return;
         req.state = 'retired';
         this.inflight.delete(req.key);
-        for (const { v } of this.visitors) v.event?.(ev, req);
+        for (const v of this.eventHooks) v.event!(ev, req);
         this.leave(req);
         return;
       }
@@ -129,7 +139,7 @@ export class Model {
         break;
     }
     this.sink.event?.(ev);
-    for (const { v } of this.visitors) v.event?.(ev);
+    for (const v of this.eventHooks) v.event!(ev);
   }
 
   /** An input ended: its requests still in flight become unfinished. */
@@ -156,7 +166,7 @@ export class Model {
 
   private leave(req: Request): void {
     this.stats.byState[req.state] = (this.stats.byState[req.state] ?? 0) + 1;
-    for (const { rule, v } of this.visitors) if (applies(rule, req)) v.request?.(req);
+    for (const v of this.requestHooks.get(req.family ?? '*') ?? []) v.request!(req);
     this.sink.request?.(req);
   }
 
@@ -187,11 +197,6 @@ export class Model {
     this.findings.push(f);
     this.sink.finding?.(f);
   }
-}
-
-/** A check sees the requests of the families it lists (all requests when the family is unknown). */
-function applies(rule: Rule, req: Request): boolean {
-  return req.family === undefined || rule.meta.families.includes(req.family);
 }
 
 function mergeInto(dst: Record<string, unknown>, src: Record<string, unknown>): void {
