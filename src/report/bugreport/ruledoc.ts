@@ -106,6 +106,15 @@ export function explanation(doc: RuleDocText | undefined, fallback: string, maxC
       }
     }
   }
-  if (next && next.length > maxChars - out.length) next = next.slice(0, Math.max(40, maxChars - out.length - 3)).trimEnd() + '...';
+  if (next && next.length > maxChars - out.length) next = cutClause(next, Math.max(40, maxChars - out.length - 3));
   return next ? { why: out, next } : { why: out };
+}
+
+/** Cut advice at the last clause (';' or ',') or word boundary that fits, never mid-word. */
+function cutClause(s: string, max: number): string {
+  const head = s.slice(0, max);
+  const clause = Math.max(head.lastIndexOf('; '), head.lastIndexOf(', '));
+  if (clause >= max / 2) return head.slice(0, clause).trimEnd() + '.';
+  const word = head.lastIndexOf(' ');
+  return (word > 0 ? head.slice(0, word) : head).trimEnd() + '...';
 }
