@@ -19,6 +19,7 @@
 // - virtio_blk_submit_multireq (only when >= 2 requests are merged): offset/size in bytes.
 // - virtio_set_status val 0 = device reset; virtio_blk_data_plane_stop ends the dataplane.
 import type { Evidence, Op, ParsedEvent, Request } from '../../src/model/types.js';
+import { newRequest } from '../../src/model/request.js';
 import type { ParserContext } from '../types.js';
 
 /** One QEMU trace event, whatever backend it came from. Argument names follow trace-events declarations. */
@@ -340,22 +341,7 @@ export class VirtioAssembler {
     const outNum = numArg(a.out_num);
     const info: Record<string, unknown> = { vq, inNum, outNum };
     if (ev.tid !== undefined) info.tid = ev.tid;
-    const req: Request = {
-      key: '',
-      id: elem,
-      format: this.format,
-      file: this.ctx.file,
-      seq: 0,
-      op: 'unknown',
-      sector: 0,
-      sectors: 0,
-      bytes: 0,
-      segments: [],
-      state: 'inflight',
-      expectsCompletion: true,
-      evidence: [ev.evidence],
-      info,
-    };
+    const req: Request = newRequest({ key: '', id: elem, format: this.format, file: this.ctx.file, expectsCompletion: true, evidence: [ev.evidence], info });
     if (q?.vdev) req.device = q.vdev;
     if (q?.n !== undefined) req.queue = q.n;
     if (ev.time !== undefined) req.submitTime = ev.time;

@@ -1,5 +1,6 @@
 // Helpers shared by the Xen log formats (NetBSD xbdback, Linux blkback/blkfront).
 import type { Evidence, Op, Request, Segment } from '../../src/model/types.js';
+import { newRequest } from '../../src/model/request.js';
 
 /** Xen 2.0 ops: 0 read, 1 write, 2 probe (SPEC xen §3.6). */
 export function xen2Op(op: number): Op {
@@ -64,20 +65,7 @@ export function segmentSectors(segs: Segment[]): number {
 }
 
 export function newXenRequest(file: string, key: string, id: string, format: string, ev: Evidence): Request {
-  return {
-    key,
-    id,
-    format,
-    file,
-    seq: 0,
-    op: 'unknown',
-    sector: 0,
-    sectors: 0,
-    bytes: 0,
-    segments: [],
-    state: 'inflight',
-    evidence: [ev],
-  };
+  return newRequest({ key, id, format, file, evidence: [ev] });
 }
 
 /** Close a request's derived sizes from its segments. */
