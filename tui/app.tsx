@@ -88,7 +88,7 @@ export interface TuiRunOptions {
 
 export { startAnalysis };
 
-export const ALT_ON = '\x1b[?1049h\x1b[H';
+export const ALT_ON = '\x1b[?1049h\x1b[H\x1b[2J';
 const ALT_OFF = '\x1b[?25h\x1b[?1049l';
 
 /** Run the TUI until the user quits. Returns the exit code (0; 2 when every input failed). */

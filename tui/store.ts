@@ -149,7 +149,7 @@ export class TuiStore {
   onQuit?: () => void;
 
   constructor(opts: StoreOptions = {}) {
-    this.keepDetails = opts.keepDetails ?? 200_000;
+    this.keepDetails = opts.keepDetails ?? 50_000;
     this.follow = opts.follow ?? false;
     this.live = opts.live ?? false;
   }

@@ -11,6 +11,7 @@ import { runAnalyze } from './analyze.js';
 import { followSource, liveStdinSource } from '../../input/follow.js';
 import type { InputSource } from '../../input/sources.js';
 import { runFollowJsonl } from '../follow-jsonl.js';
+import { neutralize } from '../../util/sanitize.js';
 
 export interface TuiFlags extends InputFlags {
   follow?: boolean;
@@ -60,11 +61,10 @@ export async function runTuiCommand(files: string[], flags: TuiFlags, io: CliIO,
   // Loaded lazily: the non-TTY paths never pay for React and Ink. React's development build is several
   // times slower per frame: use the production build unless asked otherwise.
   process.env.NODE_ENV ??= 'production';
-  // Start indexing at once; loading Ink and React takes a few hundred ms and overlaps with it.
-  const { TuiStore } = await import('../../../tui/store.js');
-  const { startAnalysis } = await import('../../../tui/analysis.js');
-  const store = new TuiStore({ follow: !!flags.follow, live: !!flags.follow, keepDetails });
-  const running = startAnalysis(store, sources, options, abort.signal);
+  // Ink and React load first: indexing at the same time slows module loading down (hundreds of small
+  // modules, each waiting for an event-loop turn between analysis slices) more than it gains.
+  // Loading Ink takes ~0.5 s: put a placeholder on the alternate screen at once (Ink draws over it).
+  process.stdout.write(`\x1b[?1049h\x1b[H\x1b[2Jblkscope: opening ${neutralize(files.join(' '))}…`);
   try {
     const { runTui } = await import('../../../tui/app.js');
     return await runTui(sources, {
@@ -75,9 +75,10 @@ export async function runTuiCommand(files: string[], flags: TuiFlags, io: CliIO,
       sizes,
       keepDetails,
       abort,
-      store,
-      running,
     });
+  } catch (e) {
+    process.stdout.write('\x1b[?1049l');
+    throw e;
   } finally {
     abort.abort();
     if (kb !== process.stdin) kb.destroy();
@@ -89,7 +90,7 @@ export async function runTuiCommand(files: string[], flags: TuiFlags, io: CliIO,
 function addTuiOptions(cmd: Command): Command {
   cmd
     .option('-f, --follow', 'follow growing files like tail -F (appends, truncation, rotation); new findings appear live')
-    .option('--keep-details <n>', 'keep segments and evidence of at most this many unflagged requests (default 200000)');
+    .option('--keep-details <n>', 'keep segments and evidence of at most this many unflagged requests (default 50000)');
   return addInputOptions(cmd);
 }
 
