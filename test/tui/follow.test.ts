@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { runFollowJsonl } from '../../src/cli/follow-jsonl.js';
 import { followSource } from '../../src/input/follow.js';
 import { xbdLog } from './gen.js';
+import { spawn } from 'node:child_process';
+import { ensureBuilt, MAIN } from './tmux.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let dir = '';
@@ -142,5 +144,37 @@ describe('follow (tail -F)', () => {
     expect(seen).toEqual(['one\n', 'two']);
     expect(rest.join('')).toBe('\nx\n');
     expect((await it.next()).done).toBe(true);
+  });
+});
+
+describe('blkscope analyze --follow --json (real binary)', () => {
+  it('writes JSON Lines as the file grows and ends cleanly on SIGINT', async () => {
+    ensureBuilt();
+    dir = mkdtempSync(join(tmpdir(), 'blkscope-follow-'));
+    const log = join(dir, 'cli.log');
+    const first = xbdLog(40, 3);
+    writeFileSync(log, first.text);
+    const child = spawn(process.execPath, [MAIN, 'analyze', '--follow', '--json', log], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const records = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Rec);
+    const until = async (pred: () => boolean, what: string) => {
+      const t0 = Date.now();
+      while (!pred()) {
+        if (Date.now() - t0 > 8000) throw new Error(`${what}; output:\n${out}`);
+        await sleep(20);
+      }
+    };
+    await until(() => records().filter((r) => r.type === 'request').length === 3, 'first requests');
+    const more = xbdLog(43, 2); // 43 names one frame twice
+    appendFileSync(log, more.text);
+    await until(() => records().some((r) => r.type === 'finding' && r.rule === 'repeated-frame'), 'the new finding');
+    const code = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    child.kill('SIGINT');
+    expect(await code).toBe(0);
+    const recs = records();
+    expect(recs[0]!.type).toBe('input');
+    expect(recs.filter((r) => r.type === 'request').map((r) => r.id)).toEqual([...first.ids, ...more.ids]);
+    expect(recs.filter((r) => r.type === 'finding' && r.rule === 'repeated-frame').map((r) => r.requestId)).toEqual(['0x2b']);
   });
 });

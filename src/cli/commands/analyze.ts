@@ -8,6 +8,7 @@ import { SEVERITY_RANK } from '../../model/types.js';
 import { addInputOptions, parseFailOn, sourcesFor, toAnalyzeOptions, type InputFlags } from '../options.js';
 import type { CliIO, CliState } from '../program.js';
 import { neutralize } from '../../util/sanitize.js';
+import { runFollowJsonl } from '../follow-jsonl.js';
 import { blkTablesSection } from '../../report/blk-tables.js';
 
 interface AnalyzeFlags extends InputFlags {
@@ -47,6 +48,7 @@ export function reportErrors(result: AnalysisResult, io: CliIO): void {
 export async function runAnalyze(files: string[], flags: AnalyzeFlags, io: CliIO): Promise<number> {
   const options: AnalyzeOptions = toAnalyzeOptions(flags);
   const failOn = parseFailOn(flags.failOn);
+  if (flags.follow) return runFollowJsonl(files, { analyze: options, json: !!flags.json }, io);
   const sources = sourcesFor(files, io.stdin);
   if (flags.json) {
     const w = new JsonDocumentWriter(io.stdout);
@@ -83,7 +85,8 @@ export function registerAnalyze(program: Command, io: CliIO, state: CliState): v
     .argument('<files...>', "input files; '-' reads standard input")
     .option('--json', 'print one JSON document (schemaVersion 1)')
     .option('--fail-on <severity>', 'exit 1 when a finding at or above this severity exists (error|warning|info|none)')
-    .option('--max-shown <n>', 'detail at most this many findings in the text summary', '50');
+    .option('--max-shown <n>', 'detail at most this many findings in the text summary', '50')
+    .option('-f, --follow', 'follow growing files like tail -F; with --json write JSON Lines (request/finding/input), else one line per finding');
   addInputOptions(cmd);
   cmd.action(async (files: string[], flags: AnalyzeFlags) => {
     state.exitCode = await runAnalyze(files, flags, io);
