@@ -8,7 +8,7 @@ import { buildSegmentMap } from '../../src/model/segmap.js';
 import { dispatchKey, helpLines, KEYMAP } from '../../tui/keymap.js';
 import type { Key } from 'ink';
 
-const SAMPLE = 'samples/xen/seed-004-mail.txt';
+import { SAMPLE } from './helpers.js';
 
 const noKey: Key = {
   upArrow: false, downArrow: false, leftArrow: false, rightArrow: false, pageDown: false, pageUp: false, home: false, end: false,
@@ -130,5 +130,28 @@ describe('TuiStore on seed-004', () => {
     expect(s.follow).toBe(false);
     press(s, 'j');
     expect(s.follow).toBe(true);
+  });
+
+  it('pages with Space/b and Ctrl-d/u, and keeps full details only for flagged and recent requests', async () => {
+    const files = Array.from({ length: 12 }, () => SAMPLE);
+    const s = await loadStore(files, { keepDetails: 3 });
+    expect(s.requestCount).toBe(24);
+    s.listHeight = 6;
+    press(s, ' ');
+    expect(s.cursor).toBe(6);
+    press(s, 'd', { ctrl: true });
+    expect(s.cursor).toBe(9);
+    press(s, 'u', { ctrl: true });
+    expect(s.cursor).toBe(6);
+    press(s, 'b');
+    expect(s.cursor).toBe(0);
+    press(s, '', { pageDown: true });
+    expect(s.cursor).toBe(6);
+    // Even rows are the flagged reads (kept); old clean writes were dropped, the newest ones kept.
+    expect(s.request(0)).toBeDefined();
+    expect(s.request(1)).toBeUndefined();
+    expect(s.request(23)).toBeDefined();
+    expect(detailLines(s, 1).map(lineText).join('\n')).toContain('details not kept');
+    expect(s.rowData(1).op).toBe('write');
   });
 });
