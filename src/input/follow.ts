@@ -6,6 +6,10 @@
 //  - the file may be missing at start or between rotation and re-creation: wait for it.
 // A partial last line is completed with a newline before switching files so it never glues onto the
 // first line of the next file. Stops when `signal` aborts.
+// Limits (shared with tail -F): a truncation followed, before the next poll, by writes that grow the file past
+// the old read position is not seen as a truncation (the bytes before that position are skipped); evidence
+// line numbers keep counting across truncation/rotation (they number lines as read, not per file).
+// An empty chunk is yielded each time the file goes idle so the pipeline can release a line it holds back.
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { watch, type FSWatcher } from 'node:fs';
 import { dirname, basename } from 'node:path';
