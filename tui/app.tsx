@@ -81,7 +81,7 @@ export interface TuiRunOptions {
   onRender?: () => void;
   /** Aborted when the user quits (live sources listen to it). */
   abort?: AbortController;
-  /** A store already being filled (the CLI starts the analysis while Ink loads) and its run. */
+  /** Optional: a store already being filled and its analysis run (otherwise runTui starts both). */
   store?: TuiStore;
   running?: Promise<boolean>;
 }
