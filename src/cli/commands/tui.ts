@@ -61,6 +61,10 @@ export async function runTuiCommand(files: string[], flags: TuiFlags, io: CliIO,
   // Loaded lazily: the non-TTY paths never pay for React and Ink. React's development build is several
   // times slower per frame: use the production build unless asked otherwise.
   process.env.NODE_ENV ??= 'production';
+  // Ink renders only a final frame when CI/CONTINUOUS_INTEGRATION is set (is-in-ci, read when Ink loads). We are on
+  // a terminal with a keyboard and the user asked for the UI: make it interactive even in a CI-flagged shell.
+  delete process.env.CI;
+  delete process.env.CONTINUOUS_INTEGRATION;
   // Ink and React load first: indexing at the same time slows module loading down (hundreds of small
   // modules, each waiting for an event-loop turn between analysis slices) more than it gains.
   // Loading Ink takes ~0.5 s: put a placeholder on the alternate screen at once (Ink draws over it).
