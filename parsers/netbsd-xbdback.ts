@@ -9,7 +9,7 @@
 import type { TextFormatDef, ParserContext, LineRecord, PatternMatch } from './types.js';
 import type { Evidence, Request } from '../src/model/types.js';
 import { evidenceOf, detectByPatterns } from './match.js';
-import { decodeFas, hexNum, newXenRequest, sealSizes, xen2Op } from './xen/common.js';
+import { decodeFasDigits, hexNum, newXenRequest, sealSizes, xen2Op } from './xen/common.js';
 
 const ID = 'netbsd-xbdback';
 /** Xen 2.0 BLKIF_RING_SIZE. */
@@ -159,14 +159,11 @@ class Xen2Parser {
         p.era = era;
         p.req.domain = dom;
         p.req.device = `dom${dom}`;
-        let fas: bigint;
-        try {
-          fas = BigInt(era === 'hex' ? '0x' + g.fas : '0o' + g.fas);
-        } catch {
+        const d = decodeFasDigits(g.fas!, era === 'hex' ? 16 : 8);
+        if (!d) {
           this.ctx.malformed(ev, 'frame_and_sects value does not parse');
           return;
         }
-        const d = decodeFas(fas);
         if (d.highBits) p.highBits.push(idx);
         if (idx !== p.req.segments.length) {
           p.req.info = { ...(p.req.info ?? {}), segmentIndexGap: true };

@@ -55,6 +55,25 @@ export function decodeFas(fas: bigint): { frame: string; firstSect: number; last
   };
 }
 
+/** decodeFas from the logged digits (hex or octal); exact Number arithmetic below 2^53, BigInt above. */
+export function decodeFasDigits(digits: string, radix: 16 | 8): ReturnType<typeof decodeFas> | undefined {
+  if (digits.length <= (radix === 16 ? 13 : 17)) {
+    const v = parseInt(digits, radix);
+    if (!Number.isFinite(v)) return undefined;
+    return {
+      frame: '0x' + Math.floor(v / 4096).toString(16),
+      firstSect: Math.floor(v / 8) % 8,
+      lastSect: v % 8,
+      highBits: Math.floor(v / 64) % 64,
+    };
+  }
+  try {
+    return decodeFas(BigInt((radix === 16 ? '0x' : '0o') + digits));
+  } catch {
+    return undefined;
+  }
+}
+
 export function segmentSectors(segs: Segment[]): number {
   let n = 0;
   for (const s of segs) {
