@@ -122,7 +122,7 @@ export function renderSummary(d: SummaryData, opts: SummaryOptions = {}): string
   }
   if (sorted.length > shown.length) {
     out.push('');
-    out.push(`(${sorted.length - shown.length} more findings not shown; use --max-findings or --json)`);
+    out.push(`(${sorted.length - shown.length} more findings not shown; use --max-shown N or --json)`);
   }
   const dropped = total - d.findings.length;
   if (dropped > 0) out.push(`(${dropped} findings counted but not kept: per-rule limit reached)`);
