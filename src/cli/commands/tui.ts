@@ -1,7 +1,8 @@
 // blkscope tui [files…|-]  (and the default action `blkscope [files…]`): the interactive terminal UI.
 // On a terminal it opens the Ink UI on the alternate screen; when stdout is not a terminal it prints the
 // `analyze` summary instead (or, with --follow, one line per finding as JSON Lines).
-import { openSync } from 'node:fs';
+import { openSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { stat } from 'node:fs/promises';
 import tty from 'node:tty';
 import type { Command } from 'commander';
@@ -27,6 +28,21 @@ function keyboard(files: string[]): NodeJS.ReadStream | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The TUI module: the one-file bundle when built (fast start-up, see tui/bundle.mjs), else the compiled modules. */
+async function loadTui(): Promise<typeof import('../../../tui/app.js')> {
+  const bundle = new URL('../../../tui/app.bundle.mjs', import.meta.url);
+  const modules = new URL('../../../tui/app.js', import.meta.url);
+  try {
+    // Only a bundle at least as new as the compiled modules (a plain `tsc` leaves an older bundle behind).
+    if (statSync(fileURLToPath(bundle)).mtimeMs >= statSync(fileURLToPath(modules)).mtimeMs) {
+      return (await import(bundle.href)) as typeof import('../../../tui/app.js');
+    }
+  } catch {
+    /* no bundle: use the modules */
+  }
+  return import('../../../tui/app.js');
 }
 
 export async function runTuiCommand(files: string[], flags: TuiFlags, io: CliIO, forceTui = false): Promise<number> {
@@ -70,7 +86,7 @@ export async function runTuiCommand(files: string[], flags: TuiFlags, io: CliIO,
   // Loading Ink takes ~0.5 s: put a placeholder on the alternate screen at once (Ink draws over it).
   process.stdout.write(`\x1b[?1049h\x1b[H\x1b[2Jblkscope: opening ${neutralize(files.join(' '))}…`);
   try {
-    const { runTui } = await import('../../../tui/app.js');
+    const { runTui } = await loadTui();
     return await runTui(sources, {
       analyze: options,
       follow: !!flags.follow,
