@@ -157,8 +157,10 @@ class Xen2Parser {
           p = this.newReq(ev, `#${this.n + 1}`);
         } else p.req.evidence.push(ev);
         p.era = era;
-        p.req.domain = dom;
-        p.req.device = `dom${dom}`;
+        if (p.req.domain !== dom) {
+          p.req.domain = dom;
+          p.req.device = `dom${dom}`;
+        }
         const d = decodeFasDigits(g.fas!, era === 'hex' ? 16 : 8);
         if (!d) {
           this.ctx.malformed(ev, 'frame_and_sects value does not parse');

@@ -26,7 +26,8 @@ export const overlappingWrites: Rule = {
     const inflight = new Map<string, Map<string, Request>>();
     return {
       submit(req) {
-        if (!DATA_OPS.has(req.op) || req.sectors <= 0) return;
+        // A request whose format logs no completion has no known lifetime: nothing to overlap with.
+        if (req.expectsCompletion === false || !DATA_OPS.has(req.op) || req.sectors <= 0) return;
         const key = streamOf(req);
         let set = inflight.get(key);
         if (!set) inflight.set(key, (set = new Map()));

@@ -3,6 +3,17 @@ import type { Rule } from './types.js';
 import { computeImpact, describeImpact, pageKey } from '../model/impact.js';
 import { describeRequest, hasXenSegments, modelOf } from './util.js';
 
+/** Cheap first pass (no allocation): does any page key occur twice? */
+function anyRepeat(req: { segments: { frame?: string; gref?: number; addr?: string }[] }): boolean {
+  const s = req.segments;
+  for (let i = 1; i < s.length; i++) {
+    for (let j = 0; j < i; j++) {
+      if (s[i]!.frame !== undefined ? s[i]!.frame === s[j]!.frame : s[i]!.gref !== undefined && s[i]!.gref === s[j]!.gref) return true;
+    }
+  }
+  return false;
+}
+
 export const repeatedFrame: Rule = {
   meta: {
     id: 'repeated-frame',
@@ -15,7 +26,7 @@ export const repeatedFrame: Rule = {
   create(ctx) {
     return {
       request(req) {
-        if (!hasXenSegments(req) || req.segments.length < 2) return;
+        if (!hasXenSegments(req) || req.segments.length < 2 || !anyRepeat(req)) return;
         const byPage = new Map<string, number[]>();
         req.segments.forEach((s, i) => {
           const k = pageKey(s);
