@@ -286,7 +286,10 @@ export class TextRouter {
     }
   }
 
-  private classify(text: string): { fmt?: number; m: PatternMatch | 'malformed' | null } {
+  /** Format index of the last classify() (no object per line on the hot path). */
+  private classified: number | undefined;
+
+  private classify(text: string): PatternMatch | 'malformed' | null {
     let malformedAt: number | undefined;
     for (let i = 0; i < this.formats.length; i++) {
       const m = matchText(this.formats[i]!, text);
@@ -295,9 +298,11 @@ export class TextRouter {
         if (malformedAt === undefined) malformedAt = i;
         continue;
       }
-      return { fmt: i, m };
+      this.classified = i;
+      return m;
     }
-    return malformedAt === undefined ? { m: null } : { fmt: malformedAt, m: 'malformed' };
+    this.classified = malformedAt;
+    return malformedAt === undefined ? null : 'malformed';
   }
 
   private onLine(rawLine: string): void {
@@ -308,8 +313,8 @@ export class TextRouter {
     const rec: LineRecord = { file: this.ctx.file, line: this.lineNo, text, raw };
     let c: Classified;
     if (text) {
-      const k = this.classify(text);
-      c = { rec, fmt: k.fmt, m: k.m };
+      const m = this.classify(text);
+      c = { rec, fmt: this.classified, m };
     } else c = { rec, m: null };
     const p = this.pending;
     if (p) {
@@ -329,14 +334,15 @@ export class TextRouter {
   private tryJoin(p: Classified, c: Classified): Classified | undefined {
     for (const sep of ['', ' ']) {
       const text = p.rec.text + sep + c.rec.text;
-      const k = this.classify(text);
-      if (k.m && k.m !== 'malformed') {
+      const m = this.classify(text);
+      const fmt = this.classified;
+      if (m && m !== 'malformed') {
         // A line that already parsed alone is only joined when the joined text parses with the same pattern.
-        if (p.m && p.m !== 'malformed' && (p.fmt !== k.fmt || p.m.pattern !== k.m.pattern)) continue;
+        if (p.m && p.m !== 'malformed' && (p.fmt !== fmt || p.m.pattern !== m.pattern)) continue;
         return {
           rec: { ...p.rec, text, more: [...(p.rec.more ?? []), { line: c.rec.line, raw: c.rec.raw }] },
-          fmt: k.fmt,
-          m: k.m,
+          fmt,
+          m,
         };
       }
     }
