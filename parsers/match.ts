@@ -46,7 +46,8 @@ export function evidenceOf(rec: LineRecord): Evidence {
   return {
     file: rec.file,
     line: rec.line,
-    text: detach(rec.more ? [rec.raw, ...rec.more.map((m) => m.raw)].join('\n') : rec.raw),
+    // Not copied here (most evidence dies with its request): the model detaches what findings keep.
+    text: rec.more ? [rec.raw, ...rec.more.map((m) => m.raw)].join('\n') : rec.raw,
   };
 }
 

@@ -1,6 +1,6 @@
 // The model: takes parser events, keeps requests in flight, runs the checks, hands requests and
 // findings to a sink. Memory grows with requests in flight and findings kept, not with input size.
-import type { AnalyzeOptions, Finding, ParsedEvent, Request, Severity } from './types.js';
+import type { AnalyzeOptions, Evidence, Finding, ParsedEvent, Request, Severity } from './types.js';
 import type { Rule, RuleVisitor, ReportInit } from '../rules/types.js';
 import { detach } from '../util/detach.js';
 
@@ -82,6 +82,9 @@ export class Model {
       case 'submit': {
         const req = ev.req;
         req.seq = this.seq++;
+        // Ids and devices are often slices of a 1 MiB input chunk: copy them so kept rows do not pin chunks.
+        req.id = detach(req.id);
+        if (req.device !== undefined) req.device = detach(req.device);
         if (this.options.backendModel) req.backendModel = this.options.backendModel;
         const prev = this.inflight.get(req.key);
         if (prev) {
@@ -183,12 +186,16 @@ export class Model {
       rule: id,
       severity,
       message: detach(init.message),
-      evidence: init.evidence ?? (req ? req.evidence.slice(0, 64) : []),
+      evidence: detachEvidence(init.evidence ?? (req ? req.evidence.slice(0, 64) : [])),
     };
     if (req) {
       f.requestId = req.id;
       f.requestKey = req.key;
-      this.flagged.set(req.key, req);
+      if (!this.flagged.has(req.key)) {
+        // Kept for the summary and reports: its evidence must not pin input chunks.
+        req.evidence = detachEvidence(req.evidence);
+        this.flagged.set(req.key, req);
+      }
     }
     const device = init.device ?? req?.device;
     if (device !== undefined) f.device = device;
@@ -197,6 +204,19 @@ export class Model {
     this.findings.push(f);
     this.sink.finding?.(f);
   }
+}
+
+/** Plain copies of evidence whose text shares no memory with the input (evidence may have a lazy text getter). */
+function detachEvidence(ev: Evidence[]): Evidence[] {
+  return ev.map((e) => {
+    const text = e.text;
+    if (text === undefined) return e;
+    const out: Evidence = { file: e.file };
+    if (e.line !== undefined) out.line = e.line;
+    if (e.offset !== undefined) out.offset = e.offset;
+    out.text = detach(text);
+    return out;
+  });
 }
 
 function mergeInto(dst: Record<string, unknown>, src: Record<string, unknown>): void {
