@@ -24,9 +24,12 @@ export const neverCompleted: Rule = {
     const applies = (req: Request) => req.expectsCompletion === true || (req.expectsCompletion !== false && completedStreams.has(stream(req)));
     return {
       submit(req) {
+        // A format that logs no completion for this request: nothing to wait for.
+        if (req.expectsCompletion === false) return;
         inflight.set(req.key, req);
       },
       request(req) {
+        if (req.expectsCompletion === false) return;
         inflight.delete(req.key);
         if (req.state === 'completed') completedStreams.add(stream(req));
       },
