@@ -90,9 +90,73 @@ export function statsToJson(stats: ModelStats, extensions: Record<string, unknow
   return { ...stats, ...extensions };
 }
 
+const EXTRA_ESCAPE = /[\u007f-\u009f\u2028\u2029]/g;
+
 /** JSON text safe for a terminal: JSON.stringify escapes C0 controls; escape DEL and C1 too. */
 export function safeStringify(v: unknown): string {
-  return JSON.stringify(v).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+  return escapeExtra(JSON.stringify(v));
+}
+
+function escapeExtra(json: string): string {
+  return json.replace(EXTRA_ESCAPE, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+}
+
+function num(n: number): string {
+  return Number.isFinite(n) ? String(n) : 'null';
+}
+
+let lastFile: string | undefined;
+let lastFileJson = '';
+/** Evidence file names repeat on every line of a request: encode each once. */
+function fileJson(f: string): string {
+  if (f !== lastFile) {
+    lastFile = f;
+    lastFileJson = JSON.stringify(f);
+  }
+  return lastFileJson;
+}
+
+/**
+ * One request as JSON text: the same text as safeStringify(requestToJson(req)) (a test checks), written without
+ * building the intermediate object (requests are the bulk of a document).
+ */
+export function requestJsonText(req: Request): string {
+  let s =
+    '{"id":' + JSON.stringify(req.id) +
+    ',"key":' + JSON.stringify(req.key) +
+    ',"seq":' + num(req.seq) +
+    ',"format":' + JSON.stringify(req.format) +
+    ',"file":' + fileJson(req.file) +
+    ',"op":' + JSON.stringify(req.op) +
+    ',"sector":' + num(req.sector) +
+    ',"sectors":' + num(req.sectors) +
+    ',"bytes":' + num(req.bytes) +
+    ',"segments":' + (req.segments.length ? JSON.stringify(req.segments) : '[]') +
+    ',"state":' + JSON.stringify(req.state) +
+    ',"evidence":[';
+  const ev = req.evidence;
+  for (let i = 0; i < ev.length; i++) {
+    const e = ev[i]!;
+    if (i) s += ',';
+    s += '{"file":' + fileJson(e.file);
+    if (e.offset !== undefined) s += ',"offset":' + num(e.offset);
+    else if (e.line !== undefined) s += ',"line":' + num(e.line);
+    s += '}';
+  }
+  s += ']';
+  if (req.device !== undefined) s += ',"device":' + JSON.stringify(req.device);
+  if (req.domain !== undefined) s += ',"domain":' + num(req.domain);
+  if (req.queue !== undefined) s += ',"queue":' + num(req.queue);
+  if (req.nrSegments !== undefined) s += ',"nrSegments":' + num(req.nrSegments);
+  if (req.status !== undefined) s += ',"status":' + JSON.stringify(req.status);
+  if (req.submitTime !== undefined) s += ',"submitTime":' + num(req.submitTime);
+  if (req.completeTime !== undefined) s += ',"completeTime":' + num(req.completeTime);
+  if (req.latency !== undefined) s += ',"latency":' + num(req.latency);
+  if (req.ring !== undefined) s += ',"ring":' + JSON.stringify(req.ring);
+  if (req.backendModel !== undefined) s += ',"backendModel":' + JSON.stringify(req.backendModel);
+  if (req.loggedBytes !== undefined) s += ',"loggedBytes":' + num(req.loggedBytes);
+  if (req.info !== undefined) s += ',"info":' + JSON.stringify(req.info);
+  return escapeExtra(s + '}');
 }
 
 /**
@@ -147,7 +211,7 @@ export class JsonDocumentWriter {
   }
 
   private emit(req: Request): void {
-    this.write((this.first ? '\n' : ',\n') + safeStringify(requestToJson(req)));
+    this.write((this.first ? '\n' : ',\n') + requestJsonText(req));
     this.first = false;
   }
 
