@@ -175,15 +175,33 @@ export class BlktraceDecoder {
     this.origin = MERGED_ORIGINS.get(ctx.file);
   }
 
+  private readonly where = { file: '', offset: 0 };
+
   private evidence(offset: number): Evidence {
-    if (this.origin) {
-      const o = this.origin.resolve(offset);
-      if (o) return new RecordEvidence(o.file, o.offset);
+    const origin = this.origin;
+    if (origin) {
+      if (origin.locate) {
+        if (origin.locate(offset, this.where)) return new RecordEvidence(this.where.file, this.where.offset);
+      } else {
+        const o = origin.resolve(offset);
+        if (o) return new RecordEvidence(o.file, o.offset);
+      }
     }
     return new RecordEvidence(this.ctx.file, offset);
   }
 
   private seen = 0;
+  /** Last comm looked up (records of one pid come in runs). */
+  private commPid = -1;
+  private comm: string | undefined;
+
+  private commOf(pid: number): string | undefined {
+    if (pid !== this.commPid) {
+      this.commPid = pid;
+      this.comm = this.comms.get(pid);
+    }
+    return this.comm;
+  }
 
   chunk(buf: Buffer, offset: number): void {
     this.seen += buf.length;
@@ -277,6 +295,7 @@ export class BlktraceDecoder {
       if (code === TN_PROCESS) {
         const name = cstr(pdu);
         if (this.comms.size < 65536 || this.comms.has(r.pid)) this.comms.set(r.pid, name);
+        this.commPid = -1;
       } else if (code === TN_TIMESTAMP && pdu.length >= 8) {
         const t = (le ? Timestamp.le : Timestamp.be).parse(pdu.subarray(0, 8)) as { sec: number; nsec: number };
         this.wallClock = t.sec + t.nsec / 1e9;
@@ -307,7 +326,7 @@ export class BlktraceDecoder {
       dev: devName(r.device),
       cpu: r.cpu,
       pid: r.pid,
-      comm: this.comms.get(r.pid),
+      comm: this.commOf(r.pid),
       action: a,
       rwbs: rwbsOf(cat, bytes !== 0),
       sector: r.sectorHi * 4294967296 + r.sectorLo,

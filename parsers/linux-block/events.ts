@@ -457,16 +457,22 @@ class Multi<T extends object> {
     const c = this.m.get(k);
     return Array.isArray(c) ? c[c.length - 1] : c;
   }
-  /** Remove and return the first value at k that `pred` accepts. */
-  takeWhere(k: number, pred: (v: T) => boolean): T | undefined {
+  /** Remove and return the first value at k that `pred(v, arg)` accepts (pred: a module-level function, no closure per call). */
+  takeWhere<A>(k: number, pred: (v: T, arg: A) => boolean, arg: A): T | undefined {
     const c = this.m.get(k);
     if (c === undefined) return undefined;
     if (!Array.isArray(c)) {
-      if (!pred(c)) return undefined;
+      if (!pred(c, arg)) return undefined;
       this.m.delete(k);
       return c;
     }
-    const i = c.findIndex(pred);
+    let i = -1;
+    for (let j = 0; j < c.length; j++) {
+      if (pred(c[j]!, arg)) {
+        i = j;
+        break;
+      }
+    }
     if (i < 0) return undefined;
     const v = c.splice(i, 1)[0]!;
     if (c.length === 1) this.m.set(k, c[0]!);
@@ -477,6 +483,36 @@ class Multi<T extends object> {
     for (const k of this.m.keys()) return k;
     return undefined;
   }
+}
+
+function add(r: RW, write: boolean, v: number): void {
+  if (write) r.write += v;
+  else r.read += v;
+}
+/** Depth down by one, not below 0. */
+function dec(r: RW, write: boolean): void {
+  if (write) {
+    if (r.write) r.write--;
+  } else if (r.read) r.read--;
+}
+/** Depth up by one; the maximum follows. */
+function deeper(cur: RW, max: RW, write: boolean): void {
+  if (write) {
+    if (++cur.write > max.write) max.write = cur.write;
+  } else if (++cur.read > max.read) max.read = cur.read;
+}
+
+function isSplitBio(b: Bio): boolean {
+  return b.splitFrom !== undefined;
+}
+function pendingSize(p: PendingReq): number {
+  return p.req?.sectors ?? p.sectors;
+}
+function hasSize(p: PendingReq, sectors: number): boolean {
+  return pendingSize(p) === sectors;
+}
+function hasData(p: PendingReq): boolean {
+  return pendingSize(p) > 0;
 }
 
 interface DevState {
@@ -536,7 +572,11 @@ export class BlkAssembler {
     this.format = typeof opts === 'string' ? opts : opts.format;
   }
 
+  private lastDevName: string | undefined;
+  private lastDev: DevState | undefined;
+
   private dev(name: string): DevState {
+    if (name === this.lastDevName) return this.lastDev!;
     let d = this.devs.get(name);
     if (!d) {
       d = {
@@ -552,6 +592,8 @@ export class BlkAssembler {
       };
       this.devs.set(name, d);
     }
+    this.lastDevName = name;
+    this.lastDev = d;
     return d;
   }
 
@@ -612,25 +654,25 @@ export class BlkAssembler {
     st.events++;
     // ftrace prints REQ_OP_WRITE_ZEROES as 'N' with data; blktrace sets its WRITE bit (blkparse shows 'W').
     const w = ev.write ?? (parseRwbs(ev.rwbs).write || (ev.sectors > 0 && !ev.pc && isDataN(ev.rwbs)));
-    const k: keyof RW = w ? 'write' : 'read';
     const bytes = ev.bytes ?? ev.sectors * 512;
     const cur = d.curDepth;
+    // RW fields are updated through add()/dec() with a boolean (not obj[key]: a keyed access per event).
     if (ev.pc) {
       switch (ev.action) {
         case 'Q':
-          st.pc.queued[k]++;
+          add(st.pc.queued, w, 1);
           break;
         case 'R':
-          if (cur[k]) cur[k]--;
-          st.pc.requeued[k]++;
+          dec(cur, w);
+          add(st.pc.requeued, w, 1);
           break;
         case 'D':
-          st.pc.dispatched[k]++;
-          if (++cur[k] > st.depth[k]) st.depth[k] = cur[k];
+          add(st.pc.dispatched, w, 1);
+          deeper(cur, st.depth, w);
           break;
         case 'C':
-          if (cur[k]) cur[k]--;
-          st.pc.completed[k]++;
+          dec(cur, w);
+          add(st.pc.completed, w, 1);
           break;
       }
       return; // btt ignores PC records
@@ -639,14 +681,14 @@ export class BlkAssembler {
     const nsec = Math.floor(bytes / 512);
     switch (ev.action) {
       case 'Q':
-        st.queued[k]++;
-        by.queued[k] += bytes;
+        add(st.queued, w, 1);
+        add(by.queued, w, bytes);
         if (bytes) d.btt.queue(sector, nsec, t);
         break;
       case 'M':
       case 'F':
-        st.merged[k]++;
-        by.merged[k] += bytes;
+        add(st.merged, w, 1);
+        add(by.merged, w, bytes);
         if (bytes && d.btt.started) d.btt.merge(sector, t);
         break;
       case 'G':
@@ -656,20 +698,20 @@ export class BlkAssembler {
         if (bytes && d.btt.started) d.btt.insert(sector, t);
         break;
       case 'R':
-        if (cur[k]) cur[k]--;
-        st.requeued[k]++;
-        by.dispatched[k] -= bytes;
+        dec(cur, w);
+        add(st.requeued, w, 1);
+        add(by.dispatched, w, -bytes);
         break;
       case 'D':
-        st.dispatched[k]++;
-        by.dispatched[k] += bytes;
-        if (++cur[k] > st.depth[k]) st.depth[k] = cur[k];
+        add(st.dispatched, w, 1);
+        add(by.dispatched, w, bytes);
+        deeper(cur, st.depth, w);
         if (bytes && d.btt.started) d.btt.issue(sector, nsec, t);
         break;
       case 'C':
-        if (cur[k]) cur[k]--;
-        st.completed[k]++;
-        by.completed[k] += bytes;
+        dec(cur, w);
+        add(st.completed, w, 1);
+        add(by.completed, w, bytes);
         if (bytes && d.btt.started) d.btt.complete(sector, nsec, t);
         break;
       case 'U':
@@ -691,7 +733,7 @@ export class BlkAssembler {
   private onQueue(d: DevState, ev: BlkEvent, sector: number): void {
     const bio = this.newBio(ev, sector);
     // A split remainder queued again at the same sector replaces the split-off placeholder.
-    const old = d.queued.takeWhere(sector, (b) => b.splitFrom !== undefined);
+    const old = d.queued.takeWhere(sector, isSplitBio, undefined);
     if (old) {
       bio.splitFrom = old.splitFrom;
       d.nQueued--;
@@ -870,10 +912,9 @@ export class BlkAssembler {
 
   /** Take the issued request at `sector` that fits a completion of `sectors` (0 = flush or flush-sequence end). */
   private takeIssuedFor(d: DevState, sector: number, sectors: number): PendingReq | undefined {
-    const size = (p: PendingReq) => p.req?.sectors ?? p.sectors;
-    let p = d.issued.takeWhere(sector, sectors === 0 ? (q) => size(q) === 0 : (q) => size(q) === sectors);
+    let p = d.issued.takeWhere(sector, hasSize, sectors);
     // Partial or odd-sized completion: the oldest data request there.
-    if (!p && sectors > 0) p = d.issued.takeWhere(sector, (q) => size(q) > 0);
+    if (!p && sectors > 0) p = d.issued.takeWhere(sector, hasData, undefined);
     if (p) d.nIssued--;
     return p;
   }

@@ -5,6 +5,8 @@
 export interface OriginResolver {
   /** Original file and offset of the merged stream's byte `offset` (offsets are asked in increasing order). */
   resolve(offset: number): { file: string; offset: number } | undefined;
+  /** The same into `out` (no allocation); false when unknown. */
+  locate?(offset: number, out: { file: string; offset: number }): boolean;
 }
 
 export const MERGED_ORIGINS = new Map<string, OriginResolver>();

@@ -96,6 +96,8 @@ class FileCursor {
   pos = 0;
   eof = false;
   time = 0;
+  /** Length of the framed record at pos while the cursor is on the heap. */
+  len = 0;
   private readonly it: AsyncIterator<Buffer>;
 
   constructor(
@@ -163,12 +165,19 @@ function frameFast(c: FileCursor): number {
   const buf = c.buf;
   const pos = c.pos;
   if (buf.length - pos < HDR) return 0;
-  const o = magicAt(buf, pos);
-  if (!o) return 0;
-  const le = o === 'le';
-  const len = HDR + (le ? buf.readUInt16LE(pos + 46) : buf.readUInt16BE(pos + 46));
-  if (buf.length - pos < len) return 0;
-  c.time = timeAt(buf, pos, le);
+  // Magic of either byte order (versions 6/7, as magicAt): LE bytes vv 74 61 65, BE bytes 65 61 74 vv.
+  const b0 = buf[pos]!;
+  const b3 = buf[pos + 3]!;
+  let len: number;
+  if (b3 === 0x65 && buf[pos + 1] === 0x74 && buf[pos + 2] === 0x61 && (b0 === 7 || b0 === 6)) {
+    len = HDR + buf.readUInt16LE(pos + 46);
+    if (buf.length - pos < len) return 0;
+    c.time = buf.readUInt32LE(pos + 12) * 4294967296 + buf.readUInt32LE(pos + 8);
+  } else if (b0 === 0x65 && buf[pos + 1] === 0x61 && buf[pos + 2] === 0x74 && (b3 === 7 || b3 === 6)) {
+    len = HDR + buf.readUInt16BE(pos + 46);
+    if (buf.length - pos < len) return 0;
+    c.time = buf.readUInt32BE(pos + 8) * 4294967296 + buf.readUInt32BE(pos + 12);
+  } else return 0;
   return len;
 }
 
@@ -186,22 +195,41 @@ class Origins implements OriginResolver {
   }
 
   resolve(offset: number): { file: string; offset: number } | undefined {
+    const out = { file: '', offset: 0 };
+    return this.locate(offset, out) ? out : undefined;
+  }
+
+  /** Entry index of the last answer in chunk `cur` (offsets are asked in increasing order). */
+  private last = 0;
+
+  locate(offset: number, out: { file: string; offset: number }): boolean {
     const cs = this.chunks;
-    if (cs.length === 0) return undefined;
+    if (cs.length === 0) return false;
     let k = this.cur < cs.length ? this.cur : 0;
     if (offset < cs[k]!.start) k = 0;
     while (k < cs.length && offset >= cs[k]!.end) k++;
-    if (k >= cs.length || offset < cs[k]!.start) return undefined;
-    this.cur = k;
+    if (k >= cs.length || offset < cs[k]!.start) return false;
     const c = cs[k]!;
-    let lo = 0;
-    let hi = c.n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (c.at[mid]! <= offset) lo = mid;
-      else hi = mid - 1;
+    const at = c.at;
+    let lo: number;
+    if (k === this.cur && this.last < c.n && at[this.last]! <= offset) {
+      // Forward scan from the last answer (usually the same or the next entry).
+      lo = this.last;
+      while (lo + 1 < c.n && at[lo + 1]! <= offset) lo++;
+    } else {
+      lo = 0;
+      let hi = c.n - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >>> 1;
+        if (at[mid]! <= offset) lo = mid;
+        else hi = mid - 1;
+      }
     }
-    return { file: this.files[c.file[lo]!]!, offset: c.off[lo]! + (offset - c.at[lo]!) };
+    this.cur = k;
+    this.last = lo;
+    out.file = this.files[c.file[lo]!]!;
+    out.offset = c.off[lo]! + (offset - at[lo]!);
+    return true;
   }
 }
 
@@ -228,12 +256,35 @@ export function mergedBlktraceSource(files: string[], name: string): InputSource
       let fi: number[] = [];
       let fo: number[] = [];
       const tails: { c: FileCursor; len: number }[] = [];
+      // The bytes of a run (contiguous in one cursor buffer and in the output) are copied once, when the
+      // run ends: one memcpy per run instead of a copy per record. A cursor's old buffer is never modified
+      // (need() makes a new one), so the pending run stays valid.
+      let runBuf: Buffer = out;
+      let runFrom = 0;
+      let runOut = 0;
+      let runLen = 0;
+      const copyRun = (): void => {
+        if (runLen > 0) {
+          if (runLen <= 64) for (let k = 0; k < runLen; k++) out[runOut + k] = runBuf[runFrom + k]!;
+          else runBuf.copy(out, runOut, runFrom, runFrom + runLen);
+          runLen = 0;
+        }
+      };
       const emit = (c: FileCursor, len: number): void => {
-        if (outLen + len > out.length) out = growTo(out, outLen, outLen + len);
         const src = c.buf;
         const from = c.pos;
-        if (len <= 64) for (let k = 0; k < len; k++) out[outLen + k] = src[from + k]!;
-        else src.copy(out, outLen, from, from + len);
+        if (outLen + len > out.length) {
+          copyRun();
+          out = growTo(out, outLen, outLen + len);
+        }
+        if (runLen > 0 && runBuf === src && runFrom + runLen === from && runOut + runLen === outLen) runLen += len;
+        else {
+          copyRun();
+          runBuf = src;
+          runFrom = from;
+          runOut = outLen;
+          runLen = len;
+        }
         // One origin entry per run of bytes contiguous in both the output and one file.
         const fileOff = c.bufOffset + from;
         const n = at.length;
@@ -246,7 +297,10 @@ export function mergedBlktraceSource(files: string[], name: string): InputSource
         c.pos += len;
       };
       const flush = (): Buffer => {
-        const chunk = Buffer.from(out.subarray(0, outLen));
+        copyRun();
+        // Hand the buffer over (the consumer owns it) and start a new one.
+        const chunk = out.subarray(0, outLen);
+        out = Buffer.allocUnsafe(OUT_CHUNK);
         origins.add(outStart, outStart + outLen, at, fi, fo);
         outStart += outLen;
         outLen = 0;
@@ -255,35 +309,39 @@ export function mergedBlktraceSource(files: string[], name: string): InputSource
         fo = [];
         return chunk;
       };
-      // Heap of cursors with a framed record, by (time, file index).
-      const heap: { c: FileCursor; len: number }[] = [];
-      const less = (a: { c: FileCursor }, b: { c: FileCursor }) => a.c.time < b.c.time || (a.c.time === b.c.time && a.c.index < b.c.index);
-      const push = (e: { c: FileCursor; len: number }) => {
-        heap.push(e);
-        let i = heap.length - 1;
+      // Heap of cursors with a framed record (c.len), by (time, file index); no allocation per record.
+      const heap: FileCursor[] = [];
+      const less = (a: FileCursor, b: FileCursor): boolean => a.time < b.time || (a.time === b.time && a.index < b.index);
+      const push = (c: FileCursor, len: number): void => {
+        c.len = len;
+        let i = heap.length;
+        heap.push(c);
         while (i > 0) {
           const p = (i - 1) >> 1;
-          if (!less(heap[i]!, heap[p]!)) break;
-          [heap[i], heap[p]] = [heap[p]!, heap[i]!];
+          const hp = heap[p]!;
+          if (!less(c, hp)) break;
+          heap[i] = hp;
           i = p;
         }
+        heap[i] = c;
       };
-      const pop = (): { c: FileCursor; len: number } => {
+      const pop = (): FileCursor => {
         const top = heap[0]!;
         const last = heap.pop()!;
-        if (heap.length > 0) {
-          heap[0] = last;
+        const n = heap.length;
+        if (n > 0) {
           let i = 0;
           for (;;) {
             const l = 2 * i + 1;
+            if (l >= n) break;
             const r = l + 1;
-            let m = i;
-            if (l < heap.length && less(heap[l]!, heap[m]!)) m = l;
-            if (r < heap.length && less(heap[r]!, heap[m]!)) m = r;
-            if (m === i) break;
-            [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+            let m = l;
+            if (r < n && less(heap[r]!, heap[l]!)) m = r;
+            if (!less(heap[m]!, last)) break;
+            heap[i] = heap[m]!;
             i = m;
           }
+          heap[i] = last;
         }
         return top;
       };
@@ -292,7 +350,7 @@ export function mergedBlktraceSource(files: string[], name: string): InputSource
         for (;;) {
           const s = await frame(c);
           if (s.kind === 'record') {
-            push({ c, len: s.len });
+            push(c, s.len);
             return;
           }
           if (s.kind === 'garbage') {
@@ -309,16 +367,15 @@ export function mergedBlktraceSource(files: string[], name: string): InputSource
       };
       for (const c of cursors) await advance(c);
       while (heap.length > 0) {
-        const e = pop();
-        const c = e.c;
-        emit(c, e.len);
+        const c = pop();
+        emit(c, c.len);
         // Runs: keep taking from this file while it stays earliest.
         const next = heap[0];
         for (;;) {
           const fast = frameFast(c);
           if (fast > 0) {
-            if (next && (c.time > next.c.time || (c.time === next.c.time && c.index > next.c.index))) {
-              push({ c, len: fast });
+            if (next && (c.time > next.time || (c.time === next.time && c.index > next.index))) {
+              push(c, fast);
               break;
             }
             emit(c, fast);
@@ -334,8 +391,8 @@ export function mergedBlktraceSource(files: string[], name: string): InputSource
             if (s.kind === 'tail') tails.push({ c, len: s.len });
             break;
           }
-          if (next && (c.time > next.c.time || (c.time === next.c.time && c.index > next.c.index))) {
-            push({ c, len: s.len });
+          if (next && (c.time > next.time || (c.time === next.time && c.index > next.index))) {
+            push(c, s.len);
             break;
           }
           emit(c, s.len);
