@@ -432,16 +432,43 @@ interface PendingReq {
   requeues: number;
 }
 
-/** Objects keyed by sector: one value, or an array only when several share a sector (rare). */
+/**
+ * Objects keyed by sector: one value, or an array only when several share a sector (rare).
+ * The latest push sits in a one-entry slot outside the Map until the next push (a Q is usually taken by the
+ * very next G, a D often completed before the next D): no Map set/get/delete for those. Invariant: the Map
+ * has no entry for the slot's key. Map order stays push order (the slot moves in before any later push).
+ */
 class Multi<T extends object> {
   private readonly m = new Map<number, T | T[]>();
+  private has = false;
+  private sk = 0;
+  private sv: T | undefined;
   push(k: number, v: T): void {
+    if (this.has) {
+      this.has = false;
+      const sv = this.sv!;
+      this.sv = undefined;
+      if (this.sk === k) {
+        this.m.set(k, [sv, v]);
+        return;
+      }
+      this.m.set(this.sk, sv);
+    }
     const c = this.m.get(k);
-    if (c === undefined) this.m.set(k, v);
-    else if (Array.isArray(c)) c.push(v);
+    if (c === undefined) {
+      this.has = true;
+      this.sk = k;
+      this.sv = v;
+    } else if (Array.isArray(c)) c.push(v);
     else this.m.set(k, [c, v]);
   }
   shift(k: number): T | undefined {
+    if (this.has && this.sk === k) {
+      const v = this.sv;
+      this.has = false;
+      this.sv = undefined;
+      return v;
+    }
     const c = this.m.get(k);
     if (c === undefined) return undefined;
     if (!Array.isArray(c)) {
@@ -454,11 +481,19 @@ class Multi<T extends object> {
     return v;
   }
   last(k: number): T | undefined {
+    if (this.has && this.sk === k) return this.sv;
     const c = this.m.get(k);
     return Array.isArray(c) ? c[c.length - 1] : c;
   }
   /** Remove and return the first value at k that `pred(v, arg)` accepts (pred: a module-level function, no closure per call). */
   takeWhere<A>(k: number, pred: (v: T, arg: A) => boolean, arg: A): T | undefined {
+    if (this.has && this.sk === k) {
+      const v = this.sv!;
+      if (!pred(v, arg)) return undefined;
+      this.has = false;
+      this.sv = undefined;
+      return v;
+    }
     const c = this.m.get(k);
     if (c === undefined) return undefined;
     if (!Array.isArray(c)) {
@@ -481,7 +516,7 @@ class Multi<T extends object> {
   }
   firstKey(): number | undefined {
     for (const k of this.m.keys()) return k;
-    return undefined;
+    return this.has ? this.sk : undefined;
   }
 }
 
