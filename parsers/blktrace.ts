@@ -232,21 +232,35 @@ export class BlktraceDecoder {
       }
       if (n - pos < HDR) break;
       const le = order === 'le';
-      // Frame a run of complete records of the same byte order.
-      const starts: number[] = [];
+      // Frame a run of complete records of the same byte order (magic checked inline: versions 6/7 as magicAt).
+      let count = 0;
       let p = pos;
       while (p + HDR <= n && p - pos < BATCH_BYTES) {
-        if (magicAt(data, p) !== order) break;
-        const len = HDR + (le ? data.readUInt16LE(p + 46) : data.readUInt16BE(p + 46));
+        const b0 = data[p]!;
+        const b3 = data[p + 3]!;
+        let len: number;
+        if (le) {
+          if (!(b3 === 0x65 && data[p + 2] === 0x61 && data[p + 1] === 0x74 && (b0 === 7 || b0 === 6))) break;
+          len = HDR + data.readUInt16LE(p + 46);
+        } else {
+          if (!(b0 === 0x65 && data[p + 1] === 0x61 && data[p + 2] === 0x74 && (b3 === 7 || b3 === 6))) break;
+          len = HDR + data.readUInt16BE(p + 46);
+        }
         if (p + len > n) break;
-        starts.push(p);
+        count++;
         p += len;
       }
-      if (starts.length === 0) break; // an incomplete record: wait for more bytes
-      batchCount = starts.length;
+      if (count === 0) break; // an incomplete record: wait for more bytes
+      batchCount = count;
       const recs = (le ? BatchLE : BatchBE).parse(data.subarray(pos, p)).recs as TraceRecord[];
       this.inGarbage = false;
-      for (let k = 0; k < recs.length; k++) this.record(recs[k]!, base + starts[k]!, le, data, starts[k]! + HDR);
+      // Record k starts where record k-1 ended (48 + its pduLen).
+      let at = pos;
+      for (let k = 0; k < recs.length; k++) {
+        const r = recs[k]!;
+        this.record(r, base + at, le, data, at + HDR);
+        at += HDR + r.pduLen;
+      }
       pos = p;
     }
     if (pos < n) {
