@@ -85,11 +85,12 @@ const ACTIONS: (BlkAction | undefined)[] = [
   undefined, 'Q', 'M', 'F', 'G', 'S', 'R', 'D', 'C', 'P', 'U', 'T', 'I', 'X', 'B', 'A', undefined, undefined,
 ];
 
-const rwbsCache = new Map<number, string>();
+/** By cat * 2 + hasBytes (cat is 16 bits): an array lookup per record. */
+const rwbsCache: (string | undefined)[] = new Array<string | undefined>(1 << 17).fill(undefined);
 /** blkparse fill_rwbs from the category bits (action >>> 16) and whether bytes is non-zero. */
 export function rwbsOf(cat: number, hasBytes: boolean): string {
-  const key = cat * 2 + (hasBytes ? 1 : 0);
-  const hit = rwbsCache.get(key);
+  const key = (cat & 0xffff) * 2 + (hasBytes ? 1 : 0);
+  const hit = rwbsCache[key];
   if (hit !== undefined) return hit;
   let s = '';
   if (cat & TC_FLUSH) s += 'F';
@@ -101,18 +102,23 @@ export function rwbsOf(cat: number, hasBytes: boolean): string {
   if (cat & TC_AHEAD) s += 'A';
   if (cat & TC_SYNC) s += 'S';
   if (cat & TC_META) s += 'M';
-  rwbsCache.set(key, s);
+  rwbsCache[key] = s;
   return s;
 }
 
 const EMPTY = Buffer.alloc(0);
 const devCache = new Map<number, string>();
+let lastDev = -1;
+let lastDevName = '';
 function devName(d: number): string {
+  if (d === lastDev) return lastDevName;
   let s = devCache.get(d);
   if (s === undefined) {
     s = `${d >>> 20},${d & 0xfffff}`;
     if (devCache.size < 4096) devCache.set(d, s);
   }
+  lastDev = d;
+  lastDevName = s;
   return s;
 }
 

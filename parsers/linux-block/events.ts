@@ -211,6 +211,8 @@ class Acc {
   /** 16 buckets per power of two (2^64 ns at most): counts and sums (the bucket mean is exact when values repeat). */
   private readonly counts = new Float64Array(HIST_BUCKETS);
   private readonly sums = new Float64Array(HIST_BUCKETS);
+  private lastNs = -1;
+  private lastBucket = 0;
   add(ns: number): void {
     if (this.n++ === 0) {
       this.min = this.max = this.total = ns;
@@ -220,7 +222,14 @@ class Acc {
       else if (ns > this.max) this.max = ns;
       this.total += ns;
     }
-    const b = ns <= 1 ? 0 : Math.min(HIST_BUCKETS - 1, Math.floor(Math.log2(ns) * 16));
+    // Latencies repeat (same device, same size): the last value's bucket is reused.
+    let b: number;
+    if (ns === this.lastNs) b = this.lastBucket;
+    else {
+      b = ns <= 1 ? 0 : Math.min(HIST_BUCKETS - 1, Math.floor(Math.log2(ns) * 16));
+      this.lastNs = ns;
+      this.lastBucket = b;
+    }
     this.counts[b]!++;
     this.sums[b]! += ns;
   }
@@ -871,7 +880,8 @@ export class BlkAssembler {
     let p: PendingReq;
     if (k >= 0) {
       p = d.pending[k]!;
-      d.pending.splice(k, 1);
+      if (k === d.pending.length - 1) d.pending.pop();
+      else d.pending.splice(k, 1);
     } else {
       const bio = ev.pc ? undefined : this.takeQueued(d, sector);
       if (!bio && !ev.pc) this.counters.issuesWithoutQueue!++;
