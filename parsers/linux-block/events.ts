@@ -311,17 +311,21 @@ class BttDevice {
     return s >= q.start && s < q.end ? q : undefined;
   }
 
-  /** Q's wholly inside [s, e). */
-  private contained(s: number, e: number): BttQ[] {
+  /** Q's wholly inside [s, e): this.found[0 .. count) (entries past count are stale; no array resize per call). */
+  private contained(s: number, e: number): number {
     const a = this.qs;
     const out = this.found;
-    out.length = 0;
+    let n = 0;
     for (let k = this.lowerBound(s); k < a.length; k++) {
       const q = a[k]!;
       if (q.start >= e) break;
-      if (q.end <= e && !q.dead) out.push(q);
+      if (q.end <= e && !q.dead) {
+        if (n < out.length) out[n] = q;
+        else out.push(q);
+        n++;
+      }
     }
-    return out;
+    return n;
   }
 
   /** btt ignores a device's events until its first Q (or A) with data ("pre-culling"). */
@@ -364,7 +368,10 @@ class BttDevice {
   }
 
   issue(s: number, nsec: number, t: number): void {
-    for (const q of this.contained(s, s + nsec)) {
+    const n = this.contained(s, s + nsec);
+    const list = this.found;
+    for (let k = 0; k < n; k++) {
+      const q = list[k]!;
       if (q.i !== -1) this.acc.I2D.add(tdelta(q.i, t));
       else if (q.m !== -1) this.acc.M2D.add(tdelta(q.m, t));
       q.d = t;
@@ -372,8 +379,10 @@ class BttDevice {
   }
 
   complete(s: number, nsec: number, t: number): void {
-    const list = this.contained(s, s + nsec);
-    for (const q of list) {
+    const n = this.contained(s, s + nsec);
+    const list = this.found;
+    for (let k = 0; k < n; k++) {
+      const q = list[k]!;
       this.acc.Q2C.add(tdelta(q.t, t));
       if (q.d !== -1) this.acc.D2C.add(tdelta(q.d, t));
       this.remove(q);
