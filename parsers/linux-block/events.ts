@@ -290,8 +290,12 @@ class BttDevice {
 
   private lowerBound(s: number): number {
     const a = this.qs;
+    // Sequential I/O looks up the newest Q's (the end of the array): checked before the binary search.
+    const n = a.length;
+    if (n === 0 || a[n - 1]!.start < s) return n;
+    if (n === 1 || a[n - 2]!.start < s) return n - 1;
     let lo = 0;
-    let hi = a.length;
+    let hi = n;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (a[mid]!.start < s) lo = mid + 1;
