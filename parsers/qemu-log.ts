@@ -8,7 +8,7 @@
 import type { LineRecord, PatternMatch, TextFormatDef, TextParser, ParserContext } from './types.js';
 import type { Evidence } from '../src/model/types.js';
 import { evidenceOf } from './match.js';
-import { compileDecl, fieldsOf, matchTemplate, scanTemplate, type Template } from './qemu/decl.js';
+import { compileDecl, compileScanner, matchTemplate, type CompiledScan, type Template } from './qemu/decl.js';
 import { VirtioAssembler, type QemuEvent } from './qemu/events.js';
 
 /** Declarations whose arguments blkscope reads or whose layout it checks. Others are accepted as unknown events. */
@@ -65,14 +65,11 @@ const DECLS = [
 ];
 
 type Value = number | bigint | string;
-type ArgsBuilder = (v: Value[]) => Record<string, Value>;
 
 interface Variant {
   t: Template;
-  /** Field count (length of the value array). */
-  n: number;
-  /** Builds the args object with one fixed shape per variant (monomorphic property access downstream). */
-  build: ArgsBuilder;
+  /** The layout compiled to code: scans the body and builds the args object with one fixed shape per variant. */
+  scan: CompiledScan;
 }
 
 interface EventSpec {
@@ -81,24 +78,13 @@ interface EventSpec {
   variants: Variant[];
 }
 
-/**
- * Compiles `(v) => ({ vdev: v[0], req: v[1], ... })` for a field list. The names come from the declaration
- * table above and are checked to be identifiers, so the generated code is fixed text.
- */
-function makeBuilder(names: string[]): ArgsBuilder {
-  for (const n of names) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(n)) throw new Error(`qemu-log: bad field name ${n}`);
-  const body = `return {${names.map((n, i) => `${JSON.stringify(n)}: v[${i}]`).join(', ')}};`;
-  return new Function('v', body) as ArgsBuilder;
-}
-
 const SPECS = new Map<string, EventSpec>();
 for (const d of DECLS) {
   const t = compileDecl(d);
   if (!t) throw new Error(`qemu-log: bad declaration ${d}`);
   let s = SPECS.get(t.name);
   if (!s) SPECS.set(t.name, (s = { name: t.name, variants: [] }));
-  const { names } = fieldsOf(t);
-  s.variants.push({ t, n: names.length, build: makeBuilder(names) });
+  s.variants.push({ t, scan: compileScanner(t) });
 }
 
 function nameHash(s: string): number {
@@ -117,6 +103,8 @@ for (const spec of SPECS.values()) {
 /** Names of QEMU trace-event prefixes used to accept unknown bare lines (without TID@SEC.USEC:). */
 const BARE_FAMILIES = /^(?:virtio|virtqueue|vhost|blk|bdrv|qcow2|qed|luring|laio|file|thread_pool|dma|iothread|aio|qemu|vring|nvme|scsi|ide|ahci|raw|vmdk|vpc|vdi|nbd|job|block|mirror|backup|stream|commit)_[a-z0-9_]*$/;
 
+const EMPTY: Record<string, Value> = Object.freeze({}) as Record<string, Value>;
+
 const LINE_RE = /^(?:(?<tid>\d+)@(?<sec>\d+)\.(?<usec>\d{6}):)?(?<event>[a-z][a-z0-9_]*)(?: (?<body>.*))?$/;
 
 /** A matched line: the event, its prefix values and its field values (groups are built only when asked for). */
@@ -129,7 +117,7 @@ class QemuMatch implements PatternMatch {
     readonly tid: number | undefined,
     readonly time: number | undefined,
     readonly variant: Variant | undefined,
-    readonly vals: Value[] | undefined,
+    readonly args: Record<string, Value>,
   ) {}
 
   /** Named groups as text, like LINE_RE plus the event's fields (samples, generic callers). */
@@ -207,20 +195,19 @@ export function matchQemuLog(text: string): PatternMatch | 'malformed' | null {
   if (!spec) {
     const event = text.slice(e0, pos);
     if (tid === undefined && !BARE_FAMILIES.test(event)) return null;
-    return new QemuMatch(text, event, prefixEnd, tid, time, undefined, undefined);
+    return new QemuMatch(text, event, prefixEnd, tid, time, undefined, EMPTY);
   }
   return matchSpec(spec, text, bodyStart, prefixEnd, tid, time);
 }
 
 function matchSpec(spec: EventSpec, text: string, bodyStart: number, prefixEnd: number, tid: number | undefined, time: number | undefined): PatternMatch | 'malformed' {
   for (const v of spec.variants) {
-    const vals: Value[] = new Array<Value>(v.n);
-    if (scanTemplate(v.t, text, bodyStart, vals)) return new QemuMatch(text, spec.name, prefixEnd, tid, time, v, vals);
+    const args = v.scan(text, bodyStart);
+    if (args !== null) return new QemuMatch(text, spec.name, prefixEnd, tid, time, v, args);
   }
   return 'malformed';
 }
 
-const EMPTY: Record<string, Value> = Object.freeze({}) as Record<string, Value>;
 
 /** A QemuEvent whose evidence (a detached copy of the line) is only made when the assembler keeps it. */
 class LineEvent implements QemuEvent {
@@ -251,7 +238,7 @@ class QemuLogParser implements TextParser {
       if (!(again instanceof QemuMatch)) return;
       qm = again;
     }
-    this.asm.event(new LineEvent(qm.event, qm.variant ? qm.variant.build(qm.vals!) : EMPTY, qm.time, qm.tid, rec));
+    this.asm.event(new LineEvent(qm.event, qm.args, qm.time, qm.tid, rec));
   }
 
   end(): void {

@@ -296,3 +296,77 @@ export function scanTemplate(t: Template, s: string, pos: number, vals: (number 
   }
   return pos === n;
 }
+
+/** A compiled scanner: the event's argument object (one fixed shape), or null when the text does not fit. */
+export type CompiledScan = (s: string, pos: number) => Record<string, number | bigint | string> | null;
+
+/**
+ * Compile a template into straight-line code doing exactly what scanTemplate does (same values, same
+ * rejections), building the argument object at the end. Field names come from trace-events declarations
+ * and are checked to be identifiers; literals are embedded as char codes, so the generated code is fixed text.
+ * One function per layout: no loop over parts, no value array, monomorphic field stores.
+ */
+export function compileScanner(t: Template): CompiledScan {
+  const parts = t.parts;
+  const names: string[] = [];
+  let code = 'const n = s.length; let c = 0; let v = 0; let h = 0; let neg = false; let at = 0;\n';
+  let f = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
+    const lit = part.lit;
+    if (lit !== undefined) {
+      if (lit.length <= 24) {
+        const conds: string[] = [];
+        for (let j = 0; j < lit.length; j++) conds.push(`s.charCodeAt(pos + ${j}) !== ${lit.charCodeAt(j)}`);
+        code += `if (${conds.join(' || ')}) return null;\npos += ${lit.length};\n`;
+      } else code += `if (!s.startsWith(${JSON.stringify(lit)}, pos)) return null;\npos += ${lit.length};\n`;
+      continue;
+    }
+    const name = part.field!;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`qemu decl: bad field name ${name}`);
+    names.push(name);
+    const a = `a${f++}`;
+    code += `let ${a};\n`;
+    const hexLoop =
+      'c = s.charCodeAt(pos); v = 0;\n' +
+      'for (;;) { let dv; if (c >= 48 && c <= 57) dv = c - 48; else if (c >= 97 && c <= 102) dv = c - 87; ' +
+      'else if (c >= 65 && c <= 70) dv = c - 55; else break; v = v * 16 + dv; c = s.charCodeAt(++pos); }\n';
+    switch (part.kind!) {
+      case 'p':
+        code +=
+          'if (s.charCodeAt(pos) === 48 && s.charCodeAt(pos + 1) === 120) {\npos += 2; h = pos;\n' +
+          hexLoop +
+          `if (pos === h) return null;\n${a} = pos - h > 13 ? BigInt('0x' + s.slice(h, pos)) : v;\n` +
+          `} else if (s.startsWith('(nil)', pos)) { pos += 5; ${a} = 0; } else return null;\n`;
+        break;
+      case 'u':
+      case 'd': {
+        code += `h = pos; neg = false;\n`;
+        if (part.kind === 'd') code += 'if (s.charCodeAt(pos) === 45) { neg = true; pos++; }\n';
+        code +=
+          'at = pos; v = 0; c = s.charCodeAt(pos);\nwhile (c >= 48 && c <= 57) { v = v * 10 + (c - 48); c = s.charCodeAt(++pos); }\n' +
+          `if (pos === at) return null;\n${a} = pos - at > 15 ? fieldValue(${JSON.stringify(part.kind)}, s.slice(h, pos)) : neg ? -v : v;\n`;
+        break;
+      }
+      case 'x':
+        code += 'h = pos;\n' + hexLoop + `if (pos === h) return null;\n${a} = pos - h > 13 ? fieldValue('x', s.slice(h, pos)) : v;\n`;
+        break;
+      case 'c':
+        code += `if (pos >= n) return null;\n${a} = s.slice(pos, pos + 1); pos++;\n`;
+        break;
+      default: {
+        const next = parts[i + 1];
+        code += 'h = pos;\n';
+        if (!next) code += 'pos = n;\n';
+        else if (next.lit !== undefined) code += `at = s.indexOf(${JSON.stringify(next.lit)}, pos);\nif (at < 0) return null;\npos = at;\n`;
+        else code += 'return null;\n';
+        code += `${a} = s.slice(h, pos);\n`;
+      }
+    }
+  }
+  code += `if (pos !== n) return null;\nreturn {${names.map((nm, i) => `${JSON.stringify(nm)}: a${i}`).join(', ')}};\n`;
+  const factory = new Function('fieldValue', `return function scan_${t.name.replace(/[^A-Za-z0-9_]/g, '_')}(s, pos) {\n${code}};`) as (
+    fv: typeof fieldValue,
+  ) => CompiledScan;
+  return factory(fieldValue);
+}
