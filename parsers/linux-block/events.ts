@@ -592,6 +592,11 @@ interface DevState {
 const MAX_QUEUED = 65536;
 const MAX_PENDING = 16384;
 const MAX_EVIDENCE = 32;
+/**
+ * A built request's PendingReq.evidence: full (MAX_EVIDENCE entries), so every (guarded) push onto it is
+ * skipped; never read (the request has its own array).
+ */
+const ISSUED_EVIDENCE: Evidence[] = new Array<Evidence>(MAX_EVIDENCE);
 
 export interface BlkAssemblerOptions {
   /** Format id for Request.format. */
@@ -908,6 +913,7 @@ export class BlkAssembler {
       if (p.req.evidence.length < MAX_EVIDENCE) p.req.evidence.push(ev.evidence);
     } else {
       p.req = this.buildRequest(ev, p, sector, flushQuirk);
+      p.evidence = ISSUED_EVIDENCE;
       this.counters.requests!++;
       this.ctx.emit({ kind: 'submit', req: p.req });
     }
@@ -956,7 +962,9 @@ export class BlkAssembler {
       submitTime: ev.time,
       state: 'inflight',
       expectsCompletion: true,
-      evidence: p.evidence.slice(0, MAX_EVIDENCE),
+      // The pending request's array is handed over (p.evidence is never read once the request is built;
+      // onIssue replaces it with the full ISSUED_EVIDENCE so later guarded pushes are skipped).
+      evidence: p.evidence.length <= MAX_EVIDENCE ? p.evidence : p.evidence.slice(0, MAX_EVIDENCE),
       info,
     };
     return req;
