@@ -447,13 +447,7 @@ export function u64Value(buf: Buffer, p: number): number | bigint {
   return hi < 0x200000 ? hi * 4294967296 + lo : (BigInt(hi) << 32n) | BigInt(lo);
 }
 
-/** Per event type: the last value and text of each pointer argument (pointers repeat: vdev, vq, bs...). */
-interface PtrCache {
-  lo: number[];
-  hi: number[];
-  str: string[];
-  make: (v: (number | bigint | string)[]) => Record<string, number | bigint | string>;
-}
+type ArgDecoder = (buf: Buffer, p: number, end: number) => Record<string, number | bigint | string>;
 
 /**
  * Decoded arguments of one record (names from trace-events; raw u64 words named arg0.. otherwise).
@@ -466,45 +460,70 @@ export function decodeArgs(t: EventType, buf: Buffer, p: number, end: number): R
     for (let i = 0; p + 8 <= end; i++, p += 8) out['arg' + i] = u64Value(buf, p);
     return out;
   }
-  let pc = t.ptrs as PtrCache | undefined;
-  if (!pc) t.ptrs = pc = { lo: [], hi: [], str: [], make: argsFactory(t.args.map((a) => a.name)) };
-  const args = t.args;
-  const vals = scratchVals;
+  let dec = t.ptrs as ArgDecoder | undefined;
+  if (!dec) t.ptrs = dec = compileArgDecoder(t.args);
+  return dec(buf, p, end);
+}
+
+/** The bigint branch of u64Value (values from 2^53). */
+function bigU64(lo: number, hi: number): bigint {
+  return (BigInt(hi) << 32n) | BigInt(lo);
+}
+
+/** A string argument (u32 length + bytes) through the module-level binary-parser layout. */
+function stringArg(buf: Buffer, p: number, end: number): { len: number; bytes: Buffer } {
+  return StringArgParser.parse(buf.subarray(p, end)) as { len: number; bytes: Buffer };
+}
+
+/**
+ * One event type's decoder compiled to straight-line code: reads each argument in declaration order and
+ * builds the argument object as a literal with fixed keys (one shape per event type). Each pointer argument
+ * keeps its last value and text in the closure (vdev, vq, bs... repeat), else goes through the intern table.
+ * Keys are JSON-quoted and locals are generated (a0, lo0...), so any name from a trace-events file is inert.
+ * The caller has checked that the arguments fit the record (stringArgsEnd / allU64 length).
+ */
+function compileArgDecoder(args: TraceArg[]): ArgDecoder {
+  let decl = '';
+  let code = 'let lo = 0; let hi = 0;\n';
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a.isString) {
-      const s = StringArgParser.parse(buf.subarray(p, end)) as { len: number; bytes: Buffer };
-      vals[i] = s.bytes.toString('utf8');
-      p += 4 + s.len;
+      code += `const r${i} = stringArg(buf, p, end); const a${i} = r${i}.bytes.toString('utf8'); p += 4 + r${i}.len;\n`;
     } else if (a.isPointer) {
-      const lo = buf.readUInt32LE(p);
-      const hi = buf.readUInt32LE(p + 4);
-      let str = pc.str[i];
-      if (str === undefined || pc.lo[i] !== lo || pc.hi[i] !== hi) {
-        str = hi === 0 ? '0x' + lo.toString(16) : '0x' + hi.toString(16) + lo.toString(16).padStart(8, '0');
-        pc.lo[i] = lo;
-        pc.hi[i] = hi;
-        pc.str[i] = str;
-      }
-      vals[i] = str;
-      p += 8;
+      decl += `let plo${i} = -1; let phi${i} = -1; let ps${i} = '';\n`;
+      code +=
+        `lo = buf.readUInt32LE(p); hi = buf.readUInt32LE(p + 4); p += 8;\n` +
+        `if (lo !== plo${i} || hi !== phi${i}) { plo${i} = lo; phi${i} = hi; ps${i} = ptrText(lo, hi); }\n` +
+        `const a${i} = ps${i};\n`;
     } else {
-      vals[i] = u64Value(buf, p);
-      p += 8;
+      code += `lo = buf.readUInt32LE(p); hi = buf.readUInt32LE(p + 4); p += 8;\nconst a${i} = hi < 0x200000 ? hi * 4294967296 + lo : bigU64(lo, hi);\n`;
     }
   }
-  return pc.make(vals);
+  code += 'return {' + args.map((a, i) => `${JSON.stringify(a.name)}: a${i}`).join(', ') + '};\n';
+  const factory = new Function('stringArg', 'ptrText', 'bigU64', `${decl}return function decodeArgs(buf, p, end) {\n${code}};`) as (
+    sa: typeof stringArg,
+    pt: typeof ptrText,
+    bu: typeof bigU64,
+  ) => ArgDecoder;
+  return factory(stringArg, ptrText, bigU64);
 }
 
-const scratchVals: (number | bigint | string)[] = [];
 
-/**
- * A function building one event type's argument object as an object literal with fixed keys (fast to
- * create, one shape per event type). Keys are JSON-quoted, so any name from a trace-events file is inert.
- */
-function argsFactory(names: string[]): (v: (number | bigint | string)[]) => Record<string, number | bigint | string> {
-  const body = 'return {' + names.map((n, i) => `${JSON.stringify(n)}: v[${i}]`).join(', ') + '};';
-  return new Function('v', body) as (v: (number | bigint | string)[]) => Record<string, number | bigint | string>;
+/** Interned pointer texts (QEMU reuses allocations: element pointers repeat), bounded. */
+const PTR_TEXT = new Map<number, string>();
+
+/** Lower-case hex text of the pointer hi:lo ("0x55c2..."), one string per value below 2^53. */
+function ptrText(lo: number, hi: number): string {
+  if (hi >= 0x200000) return '0x' + hi.toString(16) + lo.toString(16).padStart(8, '0');
+  const v = hi * 4294967296 + lo;
+  let t = PTR_TEXT.get(v);
+  if (t === undefined) {
+    // Same text as hi.toString(16) + lo padded to 8 digits (or lo alone when hi is 0).
+    t = '0x' + v.toString(16);
+    if (PTR_TEXT.size >= 65536) PTR_TEXT.clear();
+    PTR_TEXT.set(v, t);
+  }
+  return t;
 }
 
 /** Record timestamp in seconds. */

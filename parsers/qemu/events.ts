@@ -114,6 +114,20 @@ const KNOWN = new Set([
   'virtio_blk_zone_append_complete',
 ]);
 
+const CLASS_KNOWN = 1;
+const CLASS_HOST = 2;
+const CLASS_OTHER = 3;
+/** Event name -> CLASS_*, so that each event costs one lookup instead of KNOWN.has + a prefix scan. */
+const NAME_CLASS = new Map<string, number>();
+function classOf(name: string): number {
+  let c = NAME_CLASS.get(name);
+  if (c === undefined) {
+    c = KNOWN.has(name) ? CLASS_KNOWN : isHostEvent(name) ? CLASS_HOST : CLASS_OTHER;
+    if (NAME_CLASS.size < 4096) NAME_CLASS.set(name, c);
+  }
+  return c;
+}
+
 interface Pending {
   req: Request;
   elem: string;
@@ -176,7 +190,8 @@ export class VirtioAssembler {
   private readonly fileNodes = new Set<string>();
   /** Last qcow2 event per thread (context of the next file-node write). */
   private readonly lastQcow2 = new Map<number, { name: string; offset?: number }>();
-  private readonly counts = new Map<string, number>();
+  /** Events per name (a mutable cell per name: one Map lookup per event). */
+  private readonly counts = new Map<string, { n: number }>();
   private unknown = 0;
   /** virtqueue_pop events seen (0: the trace does not enable it). */
   private pops = 0;
@@ -192,7 +207,9 @@ export class VirtioAssembler {
   }
 
   private count(name: string): void {
-    this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
+    const c = this.counts.get(name);
+    if (c) c.n++;
+    else this.counts.set(name, { n: 1 });
   }
 
   event(ev: QemuEvent): void {
@@ -210,8 +227,9 @@ export class VirtioAssembler {
       }
       this.finish(wait);
     }
-    if (!KNOWN.has(name)) {
-      if (isHostEvent(name)) this.host(ev, tid);
+    const cls = classOf(name);
+    if (cls !== CLASS_KNOWN) {
+      if (cls === CLASS_HOST) this.host(ev, tid);
       else {
         this.unknown++;
         this.count(name);
@@ -223,7 +241,14 @@ export class VirtioAssembler {
     switch (name) {
       case 'virtio_queue_notify': {
         const vq = ptrArg(a.vq);
-        if (vq) this.vqs.set(vq, { vdev: ptrArg(a.vdev), n: numArg(a.n) });
+        if (vq) {
+          // Updated in place (one notify per request; nobody keeps the entry object).
+          const q = this.vqs.get(vq);
+          if (q) {
+            q.vdev = ptrArg(a.vdev);
+            q.n = numArg(a.n);
+          } else this.vqs.set(vq, { vdev: ptrArg(a.vdev), n: numArg(a.n) });
+        }
         return;
       }
       case 'virtio_notify':
@@ -305,7 +330,7 @@ export class VirtioAssembler {
     for (const p of this.open.values()) if (!p.submitted) this.submit(p);
     this.settleResets(true);
     const data: Record<string, unknown> = {
-      qemu: { events: this.events, unknownEvents: this.unknown, merges: this.batches, byEvent: Object.fromEntries(this.counts) },
+      qemu: { events: this.events, unknownEvents: this.unknown, merges: this.batches, byEvent: Object.fromEntries([...this.counts].map(([k, c]) => [k, c.n])) },
     };
     this.ctx.emit({
       kind: 'diag',
