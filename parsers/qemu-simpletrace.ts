@@ -480,7 +480,8 @@ function stringArg(buf: Buffer, p: number, end: number): { len: number; bytes: B
  * builds the argument object as a literal with fixed keys (one shape per event type). Each pointer argument
  * keeps its last value and text in the closure (vdev, vq, bs... repeat), else goes through the intern table.
  * Keys are JSON-quoted and locals are generated (a0, lo0...), so any name from a trace-events file is inert.
- * The caller has checked that the arguments fit the record (stringArgsEnd / allU64 length).
+ * The caller has checked that the arguments fit the record (stringArgsEnd / allU64 length), so u32 halves are
+ * read as bytes (little-endian) without readUInt32LE's argument validation.
  */
 function compileArgDecoder(args: TraceArg[]): ArgDecoder {
   let decl = '';
@@ -492,11 +493,11 @@ function compileArgDecoder(args: TraceArg[]): ArgDecoder {
     } else if (a.isPointer) {
       decl += `let plo${i} = -1; let phi${i} = -1; let ps${i} = '';\n`;
       code +=
-        `lo = buf.readUInt32LE(p); hi = buf.readUInt32LE(p + 4); p += 8;\n` +
+        `lo = (buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16)) + buf[p + 3] * 16777216; hi = (buf[p + 4] | (buf[p + 5] << 8) | (buf[p + 6] << 16)) + buf[p + 7] * 16777216; p += 8;\n` +
         `if (lo !== plo${i} || hi !== phi${i}) { plo${i} = lo; phi${i} = hi; ps${i} = ptrText(lo, hi); }\n` +
         `const a${i} = ps${i};\n`;
     } else {
-      code += `lo = buf.readUInt32LE(p); hi = buf.readUInt32LE(p + 4); p += 8;\nconst a${i} = hi < 0x200000 ? hi * 4294967296 + lo : bigU64(lo, hi);\n`;
+      code += `lo = (buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16)) + buf[p + 3] * 16777216; hi = (buf[p + 4] | (buf[p + 5] << 8) | (buf[p + 6] << 16)) + buf[p + 7] * 16777216; p += 8;\nconst a${i} = hi < 0x200000 ? hi * 4294967296 + lo : bigU64(lo, hi);\n`;
     }
   }
   code += 'return {' + args.map((a, i) => `${JSON.stringify(a.name)}: a${i}`).join(', ') + '};\n';

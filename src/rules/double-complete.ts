@@ -3,7 +3,7 @@
 import type { Rule } from './types.js';
 import type { Request } from '../model/types.js';
 import { describeRequest } from './util.js';
-import { isQemuVirtio } from './double-pop.js';
+import { FileIdMap, isQemuVirtio } from './double-pop.js';
 
 export const doubleComplete: Rule = {
   meta: {
@@ -16,19 +16,19 @@ export const doubleComplete: Rule = {
   },
   create(ctx) {
     // Last completed request per (file, element pointer); a new pop of the pointer replaces it.
-    const done = new Map<string, Request>();
+    const done = new FileIdMap<Request>();
     return {
       submit(req) {
-        if (isQemuVirtio(req)) done.delete(`${req.file}\u0000${req.id}`);
+        if (isQemuVirtio(req)) done.peek(req.file)?.delete(req.id);
       },
       request(req) {
-        if (isQemuVirtio(req) && req.state === 'completed') done.set(`${req.file}\u0000${req.id}`, req);
+        if (isQemuVirtio(req) && req.state === 'completed') done.of(req.file).set(req.id, req);
       },
       event(ev) {
         if (ev.kind !== 'orphan') return;
         const file = ev.evidence[0]?.file;
         if (file === undefined) return;
-        const prev = done.get(`${file}\u0000${ev.id}`);
+        const prev = done.peek(file)?.get(ev.id);
         if (!prev) return;
         ctx.report({
           request: prev,

@@ -9,6 +9,31 @@ export function isQemuVirtio(req: Request): boolean {
   return req.format.startsWith('qemu');
 }
 
+/**
+ * Values keyed by (file, id) without building a `file\0id` string per lookup: one Map per file, the last
+ * file's Map cached (a run almost always has one input file).
+ */
+export class FileIdMap<V> {
+  readonly byFile = new Map<string, Map<string, V>>();
+  private lastFile: string | undefined = undefined;
+  private last: Map<string, V> | undefined = undefined;
+
+  /** The Map of `file` (created when missing). */
+  of(file: string): Map<string, V> {
+    if (file === this.lastFile) return this.last!;
+    let m = this.byFile.get(file);
+    if (!m) this.byFile.set(file, (m = new Map()));
+    this.lastFile = file;
+    this.last = m;
+    return m;
+  }
+
+  /** The Map of `file`, or undefined when nothing was ever stored for it. */
+  peek(file: string): Map<string, V> | undefined {
+    return file === this.lastFile ? this.last : this.byFile.get(file);
+  }
+}
+
 export const doublePop: Rule = {
   meta: {
     id: 'double-pop',
@@ -19,13 +44,12 @@ export const doublePop: Rule = {
     families: ['virtio'],
   },
   create(ctx) {
-    const open = new Map<string, Request>();
-    const k = (req: Request) => `${req.file}\u0000${req.id}`;
+    const open = new FileIdMap<Request>();
     return {
       submit(req) {
         if (!isQemuVirtio(req)) return;
-        const key = k(req);
-        const prev = open.get(key);
+        const m = open.of(req.file);
+        const prev = m.get(req.id);
         if (prev && prev.state === 'inflight') {
           ctx.report({
             request: req,
@@ -34,17 +58,17 @@ export const doublePop: Rule = {
             data: { previousKey: prev.key, previousOp: prev.op, previousSector: prev.sector },
           });
         }
-        open.set(key, req);
+        m.set(req.id, req);
       },
       request(req) {
         if (!isQemuVirtio(req)) return;
-        const key = k(req);
-        if (open.get(key) === req) open.delete(key);
+        const m = open.peek(req.file);
+        if (m !== undefined && m.get(req.id) === req) m.delete(req.id);
       },
       event(ev) {
         // A device reset drops the device's elements: popping them again afterwards is legitimate.
         if (ev.kind !== 'reset' || ev.reason === 'stop') return;
-        for (const [key, req] of open) if (ev.device === undefined || req.device === ev.device) open.delete(key);
+        for (const m of open.byFile.values()) for (const [id, req] of m) if (ev.device === undefined || req.device === ev.device) m.delete(id);
       },
     };
   },

@@ -24,13 +24,28 @@ export const overlappingWrites: Rule = {
   },
   create(ctx) {
     const inflight = new Map<string, Map<string, Request>>();
+    // The last stream's set (file, device), so that most requests build no `file\0device` key.
+    let lastFile: string | undefined = undefined;
+    let lastDevice: string | undefined = undefined;
+    let lastSet: Map<string, Request> | undefined = undefined;
+    const setOf = (req: Request, create: boolean): Map<string, Request> | undefined => {
+      if (lastSet !== undefined && req.file === lastFile && req.device === lastDevice) return lastSet;
+      const key = streamOf(req);
+      let set = inflight.get(key);
+      if (!set) {
+        if (!create) return undefined;
+        inflight.set(key, (set = new Map()));
+      }
+      lastFile = req.file;
+      lastDevice = req.device;
+      lastSet = set;
+      return set;
+    };
     return {
       submit(req) {
         // A request whose format logs no completion has no known lifetime: nothing to overlap with.
         if (req.expectsCompletion === false || !DATA_OPS.has(req.op) || req.sectors <= 0) return;
-        const key = streamOf(req);
-        let set = inflight.get(key);
-        if (!set) inflight.set(key, (set = new Map()));
+        const set = setOf(req, true)!;
         const a0 = req.sector;
         const a1 = req.sector + req.sectors;
         const w = WRITE_OPS.has(req.op);
@@ -55,13 +70,14 @@ export const overlappingWrites: Rule = {
         set.set(req.key, req);
       },
       request(req) {
-        const set = inflight.get(streamOf(req));
+        const set = setOf(req, false);
         if (set) set.delete(req.key);
       },
       event(ev) {
         // A reset ends the device's epoch: its requests in flight are gone.
         if (ev.kind !== 'reset' || ev.reason === 'stop') return;
         const file = ev.evidence[0]?.file;
+        lastSet = undefined; // sets may leave `inflight` below
         for (const [key, set] of inflight) {
           for (const [k, r] of set) {
             if (ev.device !== undefined && r.device !== ev.device) continue;
