@@ -9,6 +9,7 @@ import { Model, type ModelSink } from './model/model.js';
 import { normalizeLine, quoteDepth } from './input/normalize.js';
 import { InputError, type InputSource } from './input/sources.js';
 import { matchText } from '../parsers/match.js';
+import { detach } from './util/detach.js';
 
 export const HEAD_BYTES = 256 * 1024;
 const HEAD_LINES = 5000;
@@ -209,10 +210,20 @@ async function analyzeSource(src: InputSource, model: Model, run: AnalyzeRun): P
 
 /** A parser's context that stamps the format's family on the requests it submits. */
 function familyContext(ctx: ParserContext, f: FormatDef): ParserContext {
+  const family = f.family;
+  const text = f.kind === 'text';
   return {
     ...ctx,
     emit: (ev) => {
-      if (ev.kind === 'submit' && ev.req.family === undefined) ev.req.family = f.family;
+      if (ev.kind === 'submit') {
+        const req = ev.req;
+        if (req.family === undefined) req.family = family;
+        if (text) {
+          // Text ids and devices are often slices of a 1 MiB input chunk: copy them so kept rows do not pin chunks.
+          req.id = detach(req.id);
+          if (req.device !== undefined) req.device = detach(req.device);
+        }
+      }
       ctx.emit(ev);
     },
   };

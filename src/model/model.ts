@@ -82,9 +82,6 @@ export class Model {
       case 'submit': {
         const req = ev.req;
         req.seq = this.seq++;
-        // Ids and devices are often slices of a 1 MiB input chunk: copy them so kept rows do not pin chunks.
-        req.id = detach(req.id);
-        if (req.device !== undefined) req.device = detach(req.device);
         if (this.options.backendModel) req.backendModel = this.options.backendModel;
         const prev = this.inflight.get(req.key);
         if (prev) {
