@@ -1,7 +1,7 @@
 // Segment map: the picture of a request's memory, one row per page/frame, one cell per 512-byte sector.
 // Pure data; the TUI and the report renderers draw it.
 import type { Impact, Request } from './types.js';
-import { computeImpact, pageKey, pageOfAddr, SECTOR, SECTORS_PER_PAGE, PAGE } from './impact.js';
+import { computeImpact, pageKey, SECTOR, SECTORS_PER_PAGE, PAGE } from './impact.js';
 
 export type CellMark =
   /** not named by any segment */
@@ -133,4 +133,3 @@ export function buildSegmentMap(req: Request, model = req.backendModel ?? 'per-s
   return map;
 }
 
-export { pageOfAddr };

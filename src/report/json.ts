@@ -81,9 +81,6 @@ export function inputToJson(info: InputInfo): Record<string, unknown> {
   return out;
 }
 
-export function findingToJson(f: Finding): Finding {
-  return f;
-}
 
 /** stats: the model's counters plus extensions merged in by formats (e.g. Linux block `devices`, `latency`). */
 export function statsToJson(stats: ModelStats, extensions: Record<string, unknown> = {}): Record<string, unknown> {
@@ -220,7 +217,7 @@ export class JsonDocumentWriter {
     this.waiting.clear();
     for (const r of rest) this.emit(r);
     this.write(
-      `\n],\n"inputs":${safeStringify(inputs.map(inputToJson))},\n"findings":[${findings.map((f) => '\n' + safeStringify(findingToJson(f))).join(',')}\n],\n"stats":${safeStringify(stats)}\n}\n`,
+      `\n],\n"inputs":${safeStringify(inputs.map(inputToJson))},\n"findings":[${findings.map((f) => '\n' + safeStringify(f)).join(',')}\n],\n"stats":${safeStringify(stats)}\n}\n`,
     );
   }
 }
@@ -228,6 +225,6 @@ export class JsonDocumentWriter {
 /** One JSON Lines record (follow mode): {"type": "request"|"finding"|"input", ...same fields as the document}. */
 export function jsonLine(type: 'request' | 'finding' | 'input', data: unknown): string {
   const body =
-    type === 'request' ? requestToJson(data as Request) : type === 'input' ? inputToJson(data as InputInfo) : findingToJson(data as Finding);
+    type === 'request' ? requestToJson(data as Request) : type === 'input' ? inputToJson(data as InputInfo) : (data as Finding);
   return safeStringify({ type, ...(body as object) }) + '\n';
 }

@@ -81,7 +81,6 @@ export function renderSummary(d: SummaryData, opts: SummaryOptions = {}): string
     if (g) g.push(f);
     else groups.set(k, [f]);
   }
-  let n = 0;
   for (const [key, fs] of groups) {
     const req = d.flagged.get(key);
     out.push('');
@@ -93,7 +92,6 @@ export function renderSummary(d: SummaryData, opts: SummaryOptions = {}): string
       );
     }
     for (const f of fs) {
-      n++;
       out.push(`[${f.severity}] ${f.rule}: ${neutralize(f.message)}`);
     }
     const ev = fs[0]!.evidence.length ? fs[0]!.evidence : req?.evidence ?? [];
@@ -126,6 +124,5 @@ export function renderSummary(d: SummaryData, opts: SummaryOptions = {}): string
   }
   const dropped = total - d.findings.length;
   if (dropped > 0) out.push(`(${dropped} findings counted but not kept: per-rule limit reached)`);
-  void n;
   return out.join('\n') + '\n';
 }
