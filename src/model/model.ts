@@ -51,6 +51,8 @@ export class Model {
   private readonly submitHooks = new Map<string, RuleVisitor[]>();
   private readonly requestHooks = new Map<string, RuleVisitor[]>();
   private readonly eventHooks: RuleVisitor[];
+  /** The visitors that asked for complete/retire events too (RuleVisitor.completions). */
+  private readonly completionHooks: RuleVisitor[];
   private readonly maxPerRule: number;
   private readonly keptPerRule = new Map<string, number>();
 
@@ -62,7 +64,7 @@ export class Model {
     this.maxPerRule = options.maxFindingsPerRule ?? DEFAULT_MAX_FINDINGS_PER_RULE;
     this.visitors = rules.map((rule) => ({
       rule,
-      v: rule.create({ options, report: (init) => this.report(rule, init) }),
+      v: rule.create({ options, report: (init) => this.report(rule, init), inflight: () => this.inflight.values() }),
     }));
     for (const fam of ['*', 'xen', 'virtio', 'linux-block']) {
       const mine = this.visitors.filter(({ rule }) => fam === '*' || rule.meta.families.includes(fam as 'xen'));
@@ -70,6 +72,7 @@ export class Model {
       this.requestHooks.set(fam, mine.filter(({ v }) => v.request).map(({ v }) => v));
     }
     this.eventHooks = this.visitors.filter(({ v }) => v.event).map(({ v }) => v);
+    this.completionHooks = this.eventHooks.filter((v) => v.completions === true);
   }
 
   /** Count a format-specific event (e.g. host block-layer I/O) in stats.extra. */
@@ -109,7 +112,7 @@ export class Model {
         }
         if (ev.evidence) req.evidence.push(ev.evidence);
         this.inflight.delete(req.key);
-        for (const v of this.eventHooks) v.event!(ev, req);
+        for (const v of this.completionHooks) v.event!(ev, req);
         this.leave(req);
         return;
       }
@@ -118,7 +121,7 @@ export class Model {
         if (!req) return;
         req.state = 'retired';
         this.inflight.delete(req.key);
-        for (const v of this.eventHooks) v.event!(ev, req);
+        for (const v of this.completionHooks) v.event!(ev, req);
         this.leave(req);
         return;
       }

@@ -18,24 +18,25 @@ export const neverCompleted: Rule = {
     families: ['xen', 'virtio', 'linux-block'],
   },
   create(ctx) {
-    const inflight = new Map<string, Request>();
+    // Streams (file, device) that logged at least one completion. The last one is cached: most requests
+    // come from the stream before them, and building a `file\0device` key per request is most of this check.
     const completedStreams = new Set<string>();
+    let lastFile: string | undefined;
+    let lastDevice: string | undefined;
     const flagged = new Set<string>();
     const applies = (req: Request) => req.expectsCompletion === true || (req.expectsCompletion !== false && completedStreams.has(stream(req)));
     return {
-      submit(req) {
-        // A format that logs no completion for this request: nothing to wait for.
-        if (req.expectsCompletion === false) return;
-        inflight.set(req.key, req);
-      },
+      // In-flight requests are the model's own table (ctx.inflight()): no submit hook, no second Map.
       request(req) {
-        if (req.expectsCompletion === false) return;
-        inflight.delete(req.key);
-        if (req.state === 'completed') completedStreams.add(stream(req));
+        if (req.state !== 'completed' || req.expectsCompletion === false) return;
+        if (req.file === lastFile && req.device === lastDevice) return;
+        lastFile = req.file;
+        lastDevice = req.device;
+        completedStreams.add(stream(req));
       },
       event(ev) {
         if (ev.kind !== 'reset') return;
-        for (const req of inflight.values()) {
+        for (const req of ctx.inflight()) {
           if (ev.device !== undefined && req.device !== ev.device) continue;
           if (!applies(req) || flagged.has(req.key)) continue;
           flagged.add(req.key);

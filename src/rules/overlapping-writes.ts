@@ -23,18 +23,19 @@ export const overlappingWrites: Rule = {
     families: ['xen', 'virtio', 'linux-block'],
   },
   create(ctx) {
-    const inflight = new Map<string, Map<string, Request>>();
+    // In-flight data requests per stream, by identity (the model hands over the same object at submit and exit).
+    const inflight = new Map<string, Set<Request>>();
     // The last stream's set (file, device), so that most requests build no `file\0device` key.
     let lastFile: string | undefined = undefined;
     let lastDevice: string | undefined = undefined;
-    let lastSet: Map<string, Request> | undefined = undefined;
-    const setOf = (req: Request, create: boolean): Map<string, Request> | undefined => {
+    let lastSet: Set<Request> | undefined = undefined;
+    const setOf = (req: Request, create: boolean): Set<Request> | undefined => {
       if (lastSet !== undefined && req.file === lastFile && req.device === lastDevice) return lastSet;
       const key = streamOf(req);
       let set = inflight.get(key);
       if (!set) {
         if (!create) return undefined;
-        inflight.set(key, (set = new Map()));
+        inflight.set(key, (set = new Set()));
       }
       lastFile = req.file;
       lastDevice = req.device;
@@ -49,7 +50,7 @@ export const overlappingWrites: Rule = {
         const a0 = req.sector;
         const a1 = req.sector + req.sectors;
         const w = WRITE_OPS.has(req.op);
-        for (const other of set.values()) {
+        for (const other of set) {
           const ow = WRITE_OPS.has(other.op);
           if (!w && !ow) continue;
           const b0 = other.sector;
@@ -67,11 +68,11 @@ export const overlappingWrites: Rule = {
           });
           break;
         }
-        set.set(req.key, req);
+        set.add(req);
       },
       request(req) {
         const set = setOf(req, false);
-        if (set) set.delete(req.key);
+        if (set) set.delete(req);
       },
       event(ev) {
         // A reset ends the device's epoch: its requests in flight are gone.
@@ -79,10 +80,10 @@ export const overlappingWrites: Rule = {
         const file = ev.evidence[0]?.file;
         lastSet = undefined; // sets may leave `inflight` below
         for (const [key, set] of inflight) {
-          for (const [k, r] of set) {
+          for (const r of set) {
             if (ev.device !== undefined && r.device !== ev.device) continue;
             if (file !== undefined && r.file !== file) continue;
-            set.delete(k);
+            set.delete(r);
           }
           if (set.size === 0) inflight.delete(key);
         }

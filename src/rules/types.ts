@@ -36,6 +36,8 @@ export interface ReportInit {
 export interface RuleContext {
   options: AnalyzeOptions;
   report(init: ReportInit): void;
+  /** The requests in flight now, in submission order (the model's own table: read, never keep or change it). */
+  inflight(): Iterable<Request>;
 }
 
 /** Visitor hooks; all optional. Called in input order. */
@@ -44,8 +46,13 @@ export interface RuleVisitor {
   submit?(req: Request): void;
   /** A request left the model: completed, retired (format logs no completion) or unfinished at the end. */
   request?(req: Request): void;
-  /** Any non-submit event (complete, ring, diag, orphan, reset, retire). Requests are in the state after the event. */
+  /**
+   * Model events: ring, diag, orphan and reset; complete and retire too (with their request, in the state
+   * after the event) only when `completions` is set — most checks read finished requests in request().
+   */
   event?(ev: ParsedEvent, req?: Request): void;
+  /** Also call event() for every complete/retire event (one call per request: leave unset unless needed). */
+  completions?: boolean;
   /** Input ended; `inflight` holds the requests never completed (state 'unfinished'). Called before their request(). */
   end?(inflight: Request[]): void;
 }

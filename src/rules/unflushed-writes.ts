@@ -34,6 +34,18 @@ export const unflushedWrites: Rule = {
   },
   create(ctx) {
     const pending = new Map<string, Pending>();
+    // The last stream's key, so that most requests build no `file\0device` string.
+    let lastFile: string | undefined;
+    let lastDevice: string | undefined;
+    let lastKey = '';
+    const keyOf = (req: Request): string => {
+      if (req.file !== lastFile || req.device !== lastDevice || lastKey === '') {
+        lastFile = req.file;
+        lastDevice = req.device;
+        lastKey = streamOf(req);
+      }
+      return lastKey;
+    };
     const report = (p: Pending, at: string, severity: 'warning' | 'error', evidence?: Request['evidence']) => {
       const sectors = p.ranges.map(([s, n]) => `${s}+${n}`).join(', ');
       ctx.report({
@@ -51,12 +63,12 @@ export const unflushedWrites: Rule = {
       request(req) {
         if (req.state !== 'completed') return;
         if (req.status !== undefined && req.status !== 'ok') return;
-        const key = streamOf(req);
         if (FLUSH_OPS.has(req.op)) {
-          pending.delete(key);
+          pending.delete(keyOf(req));
           return;
         }
         if (!WRITE_OPS.has(req.op) || req.info?.fua === true) return;
+        const key = keyOf(req);
         let p = pending.get(key);
         if (!p) {
           p = { count: 0, first: req, last: req, ranges: [], bytes: 0 };
