@@ -642,6 +642,13 @@ class SimpletraceParser implements BinaryParser {
             });
             return;
           }
+          // Per type, once: does the assembler read this event's arguments (1) or only count it (2)?
+          let use = t.cache as number | undefined;
+          if (use === undefined) t.cache = use = asm.needsArgs(t.name) ? 1 : 2;
+          if (use === 2) {
+            asm.tick(t.name, h.pid);
+            return;
+          }
           const args = decodeArgs(t, buf, argStart, argEnd);
           asm.event(new RecordEvent(t.name, args, h, file, fileOffset));
         },

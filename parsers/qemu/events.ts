@@ -128,6 +128,24 @@ function classOf(name: string): number {
   return c;
 }
 
+/**
+ * Events whose arguments the assembler reads. Every other event only counts (per name, and as host I/O of
+ * the thread's current request) or sets per-thread context by its name: a backend may hand those to
+ * VirtioAssembler.tick() without decoding their arguments or building an event.
+ */
+const ARG_EVENTS = new Set([
+  ...[...KNOWN].filter((n) => n !== 'virtqueue_alloc_element' && n !== 'virtqueue_flush'),
+  'blk_co_preadv',
+  'blk_co_pwritev',
+  'bdrv_co_pwritev_part',
+  'qcow2_writev_done_req',
+  'qcow2_l2_allocate_done',
+  'luring_process_completion',
+  'qcow2_writev_data',
+  'qcow2_handle_alloc',
+  'qcow2_add_task',
+]);
+
 interface Pending {
   req: Request;
   elem: string;
@@ -210,6 +228,25 @@ export class VirtioAssembler {
     const c = this.counts.get(name);
     if (c) c.n++;
     else this.counts.set(name, { n: 1 });
+  }
+
+  /** Whether event() needs this event's arguments; when not, tick(name, tid) does the same work. */
+  needsArgs(name: string): boolean {
+    return ARG_EVENTS.has(name);
+  }
+
+  /** An event whose arguments are not needed (needsArgs false): counted as event() would, without building it. */
+  tick(name: string, tid: number): void {
+    this.events++;
+    const wait = this.awaitingFill.get(tid);
+    if (wait) {
+      this.awaitingFill.delete(tid);
+      this.finish(wait);
+    }
+    const cls = classOf(name);
+    this.count(name);
+    if (cls === CLASS_OTHER) this.unknown++;
+    else if (cls === CLASS_HOST) this.hostContext(name, tid);
   }
 
   event(ev: QemuEvent): void {
@@ -678,8 +715,7 @@ export class VirtioAssembler {
       }
       return;
     }
-    const cur = this.current.get(tid);
-    const curOpen = cur && this.open.get(cur.elem) === cur ? cur : undefined;
+    const curOpen = this.currentOpen(tid);
     if (curOpen) curOpen.hostIo++;
     if (name === 'bdrv_co_pwrite_zeroes' && curOpen && !curOpen.handled) curOpen.zeroWrite = true;
     if (name === 'qcow2_writev_done_req' || name === 'qcow2_l2_allocate_done' || name === 'luring_process_completion') {
@@ -744,6 +780,28 @@ export class VirtioAssembler {
       if (curOpen?.req.device) d.device = curOpen.req.device;
       if (ev.time !== undefined) d.time = ev.time;
       this.ctx.emit(d);
+    }
+  }
+
+  /** The request the thread is working on, while it is still open. */
+  private currentOpen(tid: number): Pending | undefined {
+    const cur = this.current.get(tid);
+    return cur && this.open.get(cur.elem) === cur ? cur : undefined;
+  }
+
+  /** host() for an event outside ARG_EVENTS (already counted): what it does without arguments. */
+  private hostContext(name: string, tid: number): void {
+    const curOpen = this.currentOpen(tid);
+    if (curOpen) {
+      curOpen.hostIo++;
+      if (name === 'bdrv_co_pwrite_zeroes' && !curOpen.handled) curOpen.zeroWrite = true;
+    }
+    if (name.startsWith('qcow2_')) {
+      const lastQ = this.lastQcow2.get(tid);
+      if (lastQ) {
+        lastQ.name = name;
+        lastQ.offset = undefined;
+      } else this.lastQcow2.set(tid, { name, offset: undefined });
     }
   }
 
