@@ -396,8 +396,17 @@ class BttDevice {
   private remove(q: BttQ): void {
     if (q.dead) return;
     q.dead = true;
-    this.dead++;
     const a = this.qs;
+    // Usually one of the newest Q's: taken out of the array at once, so that it dies young (a Q marked dead
+    // stays referenced until the next compaction, long enough to be promoted to V8's old space).
+    for (let k = a.length - 1, stop = Math.max(0, a.length - 16); k >= stop; k--) {
+      if (a[k] === q) {
+        if (k === a.length - 1) a.pop();
+        else a.splice(k, 1);
+        return;
+      }
+    }
+    this.dead++;
     if (this.dead > 64 && this.dead * 2 > a.length) {
       this.qs = a.filter((x) => !x.dead);
       this.dead = 0;
