@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// Bench: QEMU log-backend trace (virtio-blk) analysed by `blkscope analyze --json`.
+// Bench: QEMU log-backend trace (virtio-blk) analysed by `blkscope analyze` (text summary and --json).
 // Generates a trace of the shape seen in ../shared/realtraces/run1 (TID@SEC.USEC:event args; per request
 // notify, alloc, pop, handle, blk_co_*, qcow2_* for writes, rw_complete, req_complete, fill, flush, irqfd;
 // up to 4 requests in flight, a flush every 32 writes) streamed to a temp file, then runs the CLI under
-// /usr/bin/time -v and reports lines/s and peak RSS.
+// /usr/bin/time -v (text summary, then --json) and reports lines/s and peak RSS.
 // Usage: npm run build && node bench/qemu-log.mjs [sizeMB=1024] [--keep]
 import { createWriteStream, statSync, unlinkSync, mkdtempSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -97,21 +97,24 @@ const gen = await generate();
 console.log(`generated ${file}: ${(gen.bytes / 1048576).toFixed(0)} MiB, ${gen.lines} lines, ${gen.requests} requests in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
 const cli = new URL('../dist/src/cli/main.js', import.meta.url).pathname;
-const r = spawnSync('/usr/bin/time', ['-v', process.execPath, cli, 'analyze', '--json', file], {
-  stdio: ['ignore', 'ignore', 'pipe'],
-  maxBuffer: 1 << 26,
-});
-const err = r.stderr.toString();
-const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(err);
-const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(err);
-const user = Number(/User time \(seconds\): ([\d.]+)/.exec(err)?.[1] ?? NaN);
-const sys = Number(/System time \(seconds\): ([\d.]+)/.exec(err)?.[1] ?? NaN);
 const load = (await import('node:os')).loadavg()[0];
-const secs = wall ? Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]) : NaN;
-console.log(
-  `exit ${r.status}; wall ${secs.toFixed(1)} s; ${(gen.lines / secs / 1e6).toFixed(2)} M lines/s; ${(gen.bytes / 1048576 / secs).toFixed(0)} MiB/s; ` +
-    `CPU user ${user} s + sys ${sys} s (${(gen.lines / (user + sys) / 1e6).toFixed(2)} M lines per CPU-second); peak RSS ${rss ? (Number(rss[1]) / 1024).toFixed(0) : '?'} MiB; load average ${load.toFixed(1)}`,
-);
-if (r.status !== 0 && r.status !== 1) console.log(err.split('\n').slice(0, 20).join('\n'));
+// The text summary (the analysis) and --json (the same analysis plus every request written as JSON).
+for (const args of [['analyze', file], ['analyze', '--json', file]]) {
+  const r = spawnSync('/usr/bin/time', ['-v', process.execPath, cli, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    maxBuffer: 1 << 26,
+  });
+  const err = r.stderr.toString();
+  const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(err);
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(err);
+  const user = Number(/User time \(seconds\): ([\d.]+)/.exec(err)?.[1] ?? NaN);
+  const sys = Number(/System time \(seconds\): ([\d.]+)/.exec(err)?.[1] ?? NaN);
+  const secs = wall ? Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]) : NaN;
+  console.log(
+    `${args.slice(0, -1).join(' ')}: exit ${r.status}; wall ${secs.toFixed(1)} s; ${(gen.lines / secs / 1e6).toFixed(2)} M lines/s; ${(gen.bytes / 1048576 / secs).toFixed(0)} MiB/s; ` +
+      `CPU user ${user} s + sys ${sys} s (${(gen.lines / (user + sys) / 1e6).toFixed(2)} M lines per CPU-second); peak RSS ${rss ? (Number(rss[1]) / 1024).toFixed(0) : '?'} MiB; load average ${load.toFixed(1)}`,
+  );
+  if (r.status !== 0 && r.status !== 1) console.log(err.split('\n').slice(0, 20).join('\n'));
+}
 if (!keep) unlinkSync(file);
 else console.log(`kept ${file}`);
