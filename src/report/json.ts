@@ -98,6 +98,14 @@ function escapeExtra(json: string): string {
   return json.replace(EXTRA_ESCAPE, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
 }
 
+const EXTRA_TEST = /[\u007f-\u009f\u2028\u2029]/;
+
+/** JSON text of an input-derived value, escaped as safeStringify does (only text can hold DEL/C1/U+2028). */
+function jsonOf(v: unknown): string {
+  const j = JSON.stringify(v);
+  return EXTRA_TEST.test(j) ? escapeExtra(j) : j;
+}
+
 function num(n: number): string {
   return Number.isFinite(n) ? String(n) : 'null';
 }
@@ -108,7 +116,7 @@ let lastFileJson = '';
 function fileJson(f: string): string {
   if (f !== lastFile) {
     lastFile = f;
-    lastFileJson = JSON.stringify(f);
+    lastFileJson = jsonOf(f);
   }
   return lastFileJson;
 }
@@ -119,17 +127,17 @@ function fileJson(f: string): string {
  */
 export function requestJsonText(req: Request): string {
   let s =
-    '{"id":' + JSON.stringify(req.id) +
-    ',"key":' + JSON.stringify(req.key) +
+    '{"id":' + jsonOf(req.id) +
+    ',"key":' + jsonOf(req.key) +
     ',"seq":' + num(req.seq) +
-    ',"format":' + JSON.stringify(req.format) +
+    ',"format":' + jsonOf(req.format) +
     ',"file":' + fileJson(req.file) +
-    ',"op":' + JSON.stringify(req.op) +
+    ',"op":' + jsonOf(req.op) +
     ',"sector":' + num(req.sector) +
     ',"sectors":' + num(req.sectors) +
     ',"bytes":' + num(req.bytes) +
-    ',"segments":' + (req.segments.length ? JSON.stringify(req.segments) : '[]') +
-    ',"state":' + JSON.stringify(req.state) +
+    ',"segments":' + (req.segments.length ? jsonOf(req.segments) : '[]') +
+    ',"state":' + jsonOf(req.state) +
     ',"evidence":[';
   const ev = req.evidence;
   for (let i = 0; i < ev.length; i++) {
@@ -141,19 +149,20 @@ export function requestJsonText(req: Request): string {
     s += '}';
   }
   s += ']';
-  if (req.device !== undefined) s += ',"device":' + JSON.stringify(req.device);
+  if (req.device !== undefined) s += ',"device":' + jsonOf(req.device);
   if (req.domain !== undefined) s += ',"domain":' + num(req.domain);
   if (req.queue !== undefined) s += ',"queue":' + num(req.queue);
   if (req.nrSegments !== undefined) s += ',"nrSegments":' + num(req.nrSegments);
-  if (req.status !== undefined) s += ',"status":' + JSON.stringify(req.status);
+  if (req.status !== undefined) s += ',"status":' + jsonOf(req.status);
   if (req.submitTime !== undefined) s += ',"submitTime":' + num(req.submitTime);
   if (req.completeTime !== undefined) s += ',"completeTime":' + num(req.completeTime);
   if (req.latency !== undefined) s += ',"latency":' + num(req.latency);
-  if (req.ring !== undefined) s += ',"ring":' + JSON.stringify(req.ring);
-  if (req.backendModel !== undefined) s += ',"backendModel":' + JSON.stringify(req.backendModel);
+  if (req.ring !== undefined) s += ',"ring":' + jsonOf(req.ring);
+  if (req.backendModel !== undefined) s += ',"backendModel":' + jsonOf(req.backendModel);
   if (req.loggedBytes !== undefined) s += ',"loggedBytes":' + num(req.loggedBytes);
-  if (req.info !== undefined) s += ',"info":' + JSON.stringify(req.info);
-  return escapeExtra(s + '}');
+  if (req.info !== undefined) s += ',"info":' + jsonOf(req.info);
+  // Every text part went through jsonOf or fileJson: no whole-document escape pass.
+  return s + '}';
 }
 
 /**
