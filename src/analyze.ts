@@ -244,7 +244,10 @@ export class TextRouter {
   private readonly decoder = new StringDecoder('utf8');
   private carry = '';
   private lineNo = 0;
-  private pending: Classified | undefined;
+  /** The line held back for rejoining a wrapped record: its record, format index and match. */
+  private pendingRec: LineRecord | undefined;
+  private pendingFmt: number | undefined;
+  private pendingM: Classified['m'] = null;
   private readonly parsers: TextParser[];
   /** Records each format claimed. */
   private readonly claimed: number[];
@@ -277,17 +280,18 @@ export class TextRouter {
 
   /** Live input is idle: process the line held back for rejoining (a follow-mode request must not wait for the next line). */
   idle(): void {
-    const p = this.pending;
-    this.pending = undefined;
-    if (p) this.process(p);
+    const p = this.pendingRec;
+    this.pendingRec = undefined;
+    if (p) this.process(p, this.pendingFmt, this.pendingM);
   }
 
   end(): void {
     const rest = this.carry + this.decoder.end();
     this.carry = '';
     if (rest.length > 0) this.onLine(rest);
-    if (this.pending) this.process(this.pending);
-    this.pending = undefined;
+    const p = this.pendingRec;
+    this.pendingRec = undefined;
+    if (p) this.process(p, this.pendingFmt, this.pendingM);
     for (const p of this.parsers) p.end();
     // Report the formats that claimed records (all candidates when none did).
     const used = this.formats.filter((_, i) => this.claimed[i]! > 0).map((f) => f.id);
@@ -322,24 +326,28 @@ export class TextRouter {
     const raw = rawLine.length > MAX_RAW ? rawLine.slice(0, MAX_RAW) + '…' : rawLine;
     const text = normalizeLine(rawLine.length > 1 << 16 ? rawLine.slice(0, 1 << 16) : rawLine);
     const rec: LineRecord = { file: this.ctx.file, line: this.lineNo, text, raw };
-    let c: Classified;
+    // The line's classification stays in fields (no object per line); only a rejoin builds Classified objects.
+    let m: Classified['m'] = null;
+    let fmt: number | undefined;
     if (text) {
-      const m = this.classify(text);
-      c = { rec, fmt: this.classified, m };
-    } else c = { rec, m: null };
-    const p = this.pending;
-    if (p) {
-      if (c.m === null && text && p.rec.raw.length >= WRAP_MIN && quoteDepth(p.rec.raw) === quoteDepth(rawLine)) {
-        const joined = this.tryJoin(p, c);
+      m = this.classify(text);
+      fmt = this.classified;
+    }
+    const pRec = this.pendingRec;
+    if (pRec) {
+      if (m === null && text && pRec.raw.length >= WRAP_MIN && quoteDepth(pRec.raw) === quoteDepth(rawLine)) {
+        const joined = this.tryJoin({ rec: pRec, fmt: this.pendingFmt, m: this.pendingM }, { rec, fmt, m });
         if (joined) {
-          this.pending = undefined;
-          this.process(joined);
+          this.pendingRec = undefined;
+          this.process(joined.rec, joined.fmt, joined.m);
           return;
         }
       }
-      this.process(p);
+      this.process(pRec, this.pendingFmt, this.pendingM);
     }
-    this.pending = c;
+    this.pendingRec = rec;
+    this.pendingFmt = fmt;
+    this.pendingM = m;
   }
 
   private tryJoin(p: Classified, c: Classified): Classified | undefined {
@@ -360,15 +368,15 @@ export class TextRouter {
     return undefined;
   }
 
-  private process(c: Classified): void {
-    if (!c.m) return;
-    if (c.m === 'malformed') {
-      const f = this.formats[c.fmt!]!;
-      this.ctx.malformed({ file: c.rec.file, line: c.rec.line, text: c.rec.raw }, `looks like ${f.id} but does not parse`);
+  private process(rec: LineRecord, fmt: number | undefined, m: Classified['m']): void {
+    if (!m) return;
+    if (m === 'malformed') {
+      const f = this.formats[fmt!]!;
+      this.ctx.malformed({ file: rec.file, line: rec.line, text: rec.raw }, `looks like ${f.id} but does not parse`);
       return;
     }
     this.info.records++;
-    this.claimed[c.fmt!]!++;
-    this.parsers[c.fmt!]!.line(c.rec, c.m);
+    this.claimed[fmt!]!++;
+    this.parsers[fmt!]!.line(rec, m);
   }
 }
