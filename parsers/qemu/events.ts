@@ -715,9 +715,7 @@ export class VirtioAssembler {
       }
       return;
     }
-    const curOpen = this.currentOpen(tid);
-    if (curOpen) curOpen.hostIo++;
-    if (name === 'bdrv_co_pwrite_zeroes' && curOpen && !curOpen.handled) curOpen.zeroWrite = true;
+    const curOpen = this.hostIoOfCurrent(name, tid);
     if (name === 'qcow2_writev_done_req' || name === 'qcow2_l2_allocate_done' || name === 'luring_process_completion') {
       const ret = intArg(a.ret);
       if (ret !== undefined && ret < 0) {
@@ -740,11 +738,7 @@ export class VirtioAssembler {
     const lastQName = lastQ?.name;
     if (name.startsWith('qcow2_')) {
       // The thread's entry is updated in place (one qcow2 event in three of a qcow2 trace: no object each).
-      const qOffset = name === 'qcow2_writev_data' ? numArg(a.offset) : undefined;
-      if (lastQ) {
-        lastQ.name = name;
-        lastQ.offset = qOffset;
-      } else this.lastQcow2.set(tid, { name, offset: qOffset });
+      this.setLastQcow2(tid, name, name === 'qcow2_writev_data' ? numArg(a.offset) : undefined);
       if (name === 'qcow2_writev_data') hostOffset = numArg(a.offset);
       else if (name === 'qcow2_handle_alloc') {
         const h = a.host_offset;
@@ -783,26 +777,31 @@ export class VirtioAssembler {
     }
   }
 
-  /** The request the thread is working on, while it is still open. */
-  private currentOpen(tid: number): Pending | undefined {
+  /**
+   * A host event (not blk_co_*) counts as host I/O of the request the thread is working on, while that request
+   * is still open; bdrv_co_pwrite_zeroes before any handle_* marks a WRITE_ZEROES. Returns that request.
+   */
+  private hostIoOfCurrent(name: string, tid: number): Pending | undefined {
     const cur = this.current.get(tid);
-    return cur && this.open.get(cur.elem) === cur ? cur : undefined;
+    if (!cur || this.open.get(cur.elem) !== cur) return undefined;
+    cur.hostIo++;
+    if (name === 'bdrv_co_pwrite_zeroes' && !cur.handled) cur.zeroWrite = true;
+    return cur;
+  }
+
+  /** The thread's last qcow2 event (context of its next file-node write), updated in place. */
+  private setLastQcow2(tid: number, name: string, offset: number | undefined): void {
+    const lastQ = this.lastQcow2.get(tid);
+    if (lastQ) {
+      lastQ.name = name;
+      lastQ.offset = offset;
+    } else this.lastQcow2.set(tid, { name, offset });
   }
 
   /** host() for an event outside ARG_EVENTS (already counted): what it does without arguments. */
   private hostContext(name: string, tid: number): void {
-    const curOpen = this.currentOpen(tid);
-    if (curOpen) {
-      curOpen.hostIo++;
-      if (name === 'bdrv_co_pwrite_zeroes' && !curOpen.handled) curOpen.zeroWrite = true;
-    }
-    if (name.startsWith('qcow2_')) {
-      const lastQ = this.lastQcow2.get(tid);
-      if (lastQ) {
-        lastQ.name = name;
-        lastQ.offset = undefined;
-      } else this.lastQcow2.set(tid, { name, offset: undefined });
-    }
+    this.hostIoOfCurrent(name, tid);
+    if (name.startsWith('qcow2_')) this.setLastQcow2(tid, name, undefined);
   }
 
   /** The request a blk_co_* submission belongs to: same thread, not yet issued, offset = sector*512. */

@@ -96,12 +96,10 @@ export function normalizeLine(line: string): string {
     }
     if (s === before) break;
   }
-  // Most lines have nothing to trim: skip the copy.
-  const n = s.length;
-  if (n === 0) return s;
+  // Most lines begin and end with printable ASCII: nothing to trim, skip the copy.
   const a = s.charCodeAt(0);
-  const z = s.charCodeAt(n - 1);
-  return a > 32 && a !== 160 && z > 32 && z !== 160 && a < 0x1680 && z < 0x1680 ? s : s.trim();
+  const z = s.charCodeAt(s.length - 1);
+  return a > 32 && a < 127 && z > 32 && z < 127 ? s : s.trim();
 }
 
 /** Quote depth of a raw line (number of '>' markers), used to keep wrapped-line joins within one quote level. */

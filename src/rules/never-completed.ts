@@ -2,11 +2,7 @@
 // Applies where completions are logged: the request says so (expectsCompletion) or its stream logged some.
 import type { Rule } from './types.js';
 import type { Request } from '../model/types.js';
-import { describeRequest } from './util.js';
-
-function stream(req: Request): string {
-  return `${req.file}\u0000${req.device ?? ''}`;
-}
+import { cachedStreamKey, describeRequest } from './util.js';
 
 export const neverCompleted: Rule = {
   meta: {
@@ -18,20 +14,15 @@ export const neverCompleted: Rule = {
     families: ['xen', 'virtio', 'linux-block'],
   },
   create(ctx) {
-    // Streams (file, device) that logged at least one completion. The last one is cached: most requests
-    // come from the stream before them, and building a `file\0device` key per request is most of this check.
+    // Streams (file, device) that logged at least one completion.
     const completedStreams = new Set<string>();
-    let lastFile: string | undefined;
-    let lastDevice: string | undefined;
+    const stream = cachedStreamKey();
     const flagged = new Set<string>();
     const applies = (req: Request) => req.expectsCompletion === true || (req.expectsCompletion !== false && completedStreams.has(stream(req)));
     return {
       // In-flight requests are the model's own table (ctx.inflight()): no submit hook, no second Map.
       request(req) {
         if (req.state !== 'completed' || req.expectsCompletion === false) return;
-        if (req.file === lastFile && req.device === lastDevice) return;
-        lastFile = req.file;
-        lastDevice = req.device;
         completedStreams.add(stream(req));
       },
       event(ev) {

@@ -4,14 +4,11 @@
 // Generic over Request (op/sector/sectors, reset events): virtio, blktrace, ftrace, Xen.
 import type { Rule } from './types.js';
 import type { Request } from '../model/types.js';
-import { describeRequest } from './util.js';
+import { describeRequest, streamKey } from './util.js';
 
 const WRITE_OPS = new Set(['write', 'write-zeroes', 'discard']);
 const DATA_OPS = new Set(['read', 'write', 'write-zeroes', 'discard']);
 
-function streamOf(req: Request): string {
-  return `${req.file}\u0000${req.device ?? ''}`;
-}
 
 export const overlappingWrites: Rule = {
   meta: {
@@ -31,7 +28,7 @@ export const overlappingWrites: Rule = {
     let lastSet: Set<Request> | undefined = undefined;
     const setOf = (req: Request, create: boolean): Set<Request> | undefined => {
       if (lastSet !== undefined && req.file === lastFile && req.device === lastDevice) return lastSet;
-      const key = streamOf(req);
+      const key = streamKey(req);
       let set = inflight.get(key);
       if (!set) {
         if (!create) return undefined;

@@ -3,7 +3,7 @@
 // with write and flush requests (virtio, blktrace, ftrace, Xen). SPEC virtio anomaly 13; seed-002.
 import type { Rule } from './types.js';
 import type { Request } from '../model/types.js';
-import { describeRequest, plural } from './util.js';
+import { cachedStreamKey, describeRequest, plural } from './util.js';
 
 const WRITE_OPS = new Set(['write', 'write-zeroes']);
 const FLUSH_OPS = new Set(['flush', 'barrier']);
@@ -18,9 +18,6 @@ interface Pending {
   bytes: number;
 }
 
-function streamOf(req: Request): string {
-  return `${req.file}\u0000${req.device ?? ''}`;
-}
 
 export const unflushedWrites: Rule = {
   meta: {
@@ -34,18 +31,7 @@ export const unflushedWrites: Rule = {
   },
   create(ctx) {
     const pending = new Map<string, Pending>();
-    // The last stream's key, so that most requests build no `file\0device` string.
-    let lastFile: string | undefined;
-    let lastDevice: string | undefined;
-    let lastKey = '';
-    const keyOf = (req: Request): string => {
-      if (req.file !== lastFile || req.device !== lastDevice || lastKey === '') {
-        lastFile = req.file;
-        lastDevice = req.device;
-        lastKey = streamOf(req);
-      }
-      return lastKey;
-    };
+    const keyOf = cachedStreamKey();
     const report = (p: Pending, at: string, severity: 'warning' | 'error', evidence?: Request['evidence']) => {
       const sectors = p.ranges.map(([s, n]) => `${s}+${n}`).join(', ');
       ctx.report({

@@ -21,3 +21,26 @@ export function hasXenSegments(req: Request): boolean {
 export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
+
+/** A request's stream: its input file and device (checks keep per-stream state). */
+export function streamKey(req: Request): string {
+  return `${req.file}\u0000${req.device ?? ''}`;
+}
+
+/**
+ * streamKey with the last answer cached: consecutive requests nearly always share a stream, so most of them
+ * build no `file\0device` string (the check's cost per request would otherwise be mostly that string).
+ */
+export function cachedStreamKey(): (req: Request) => string {
+  let file: string | undefined;
+  let device: string | undefined;
+  let key: string | undefined;
+  return (req) => {
+    if (key === undefined || req.file !== file || req.device !== device) {
+      file = req.file;
+      device = req.device;
+      key = streamKey(req);
+    }
+    return key;
+  };
+}
