@@ -8,6 +8,7 @@
 // passed through as it is (the parser reports it and resyncs); a truncated last record of a file is passed
 // at the very end. The parser names the real file and byte offset through MERGED_ORIGINS.
 import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { basename, dirname, join } from 'node:path';
 import { fileSource, stdinSource, InputError, describeFsError, type InputSource } from './sources.js';
 import { HDR, magicAt, resync, timeAt } from '../../parsers/linux-block/blk-io-trace.js';
@@ -181,13 +182,30 @@ function frameFast(c: FileCursor): number {
   return len;
 }
 
-class Origins implements OriginResolver {
-  private chunks: { start: number; end: number; at: Float64Array; file: Uint16Array; off: Float64Array; n: number }[] = [];
+/** Where the runs of one merged chunk came from: run k starts at merged offset at[k], in file file[k] at off[k]. */
+export interface OriginChunk {
+  start: number;
+  end: number;
+  at: Float64Array;
+  file: Uint16Array;
+  off: Float64Array;
+  n: number;
+}
+
+export class Origins implements OriginResolver {
+  private chunks: OriginChunk[] = [];
   private cur = 0;
+  /** The chunk added last (the worker sends it with its bytes). */
+  newest: OriginChunk | undefined;
   constructor(private readonly files: string[]) {}
 
   add(start: number, end: number, at: number[], file: number[], off: number[]): void {
-    this.chunks.push({ start, end, at: Float64Array.from(at), file: Uint16Array.from(file), off: Float64Array.from(off), n: at.length });
+    this.addChunk({ start, end, at: Float64Array.from(at), file: Uint16Array.from(file), off: Float64Array.from(off), n: at.length });
+  }
+
+  addChunk(c: OriginChunk): void {
+    this.newest = c;
+    this.chunks.push(c);
     if (this.chunks.length > KEEP_CHUNKS) {
       this.chunks.shift();
       if (this.cur > 0) this.cur--;
@@ -233,177 +251,283 @@ class Origins implements OriginResolver {
   }
 }
 
-/** One source reading `files` (per-CPU blktrace files of one trace) merged by record time. */
-export function mergedBlktraceSource(files: string[], name: string): InputSource {
+/** Above this many bytes in all, the merge runs on a worker thread (its start-up costs ~30 ms). */
+const WORKER_MIN_BYTES = 16 * 1024 * 1024;
+
+export interface MergeOptions {
+  /**
+   * Merge on a worker thread: 'auto' when the files hold WORKER_MIN_BYTES or more. Default: the environment's
+   * BLKSCOPE_MERGE_WORKER (always | never | auto), else 'auto'.
+   */
+  worker?: boolean | 'auto';
+}
+
+function workerFromEnv(): boolean | 'auto' {
+  const v = process.env.BLKSCOPE_MERGE_WORKER;
+  return v === 'always' ? true : v === 'never' ? false : 'auto';
+}
+
+/**
+ * One source reading `files` (per-CPU blktrace files of one trace) merged by record time. A big trace is merged
+ * on a worker thread (src/input/blktrace-merge-worker.ts): the merged chunks are handed over without a copy and
+ * the parser's thread keeps its time for decoding and the analysis (bench/README.md, blktrace).
+ */
+export function mergedBlktraceSource(files: string[], name: string, opts: MergeOptions = {}): InputSource {
   const origins = new Origins(files);
   MERGED_ORIGINS.set(name, origins);
   return {
     name,
     async *chunks() {
-      for (const f of files) {
-        try {
-          if (statSync(f).isDirectory()) throw new InputError(f, 'is a directory');
-        } catch (e) {
-          if (e instanceof InputError) throw e;
-          throw new InputError(f, describeFsError(e));
-        }
-      }
-      const cursors = files.map((f, i) => new FileCursor(f, i));
-      let out: Buffer = Buffer.allocUnsafe(OUT_CHUNK);
-      let outLen = 0;
-      let outStart = 0;
-      let at: number[] = [];
-      let fi: number[] = [];
-      let fo: number[] = [];
-      const tails: { c: FileCursor; len: number }[] = [];
-      // The bytes of a run (contiguous in one cursor buffer and in the output) are copied once, when the
-      // run ends: one memcpy per run instead of a copy per record. A cursor's old buffer is never modified
-      // (need() makes a new one), so the pending run stays valid.
-      let runBuf: Buffer = out;
-      let runFrom = 0;
-      let runOut = 0;
-      let runLen = 0;
-      const copyRun = (): void => {
-        if (runLen > 0) {
-          if (runLen <= 64) for (let k = 0; k < runLen; k++) out[runOut + k] = runBuf[runFrom + k]!;
-          else runBuf.copy(out, runOut, runFrom, runFrom + runLen);
-          runLen = 0;
-        }
-      };
-      const emit = (c: FileCursor, len: number): void => {
-        const src = c.buf;
-        const from = c.pos;
-        if (outLen + len > out.length) {
-          copyRun();
-          out = growTo(out, outLen, outLen + len);
-        }
-        if (runLen > 0 && runBuf === src && runFrom + runLen === from && runOut + runLen === outLen) runLen += len;
-        else {
-          copyRun();
-          runBuf = src;
-          runFrom = from;
-          runOut = outLen;
-          runLen = len;
-        }
-        // One origin entry per run of bytes contiguous in both the output and one file.
-        const fileOff = c.bufOffset + from;
-        const n = at.length;
-        if (!(n > 0 && fi[n - 1] === c.index && fo[n - 1]! + (outStart + outLen - at[n - 1]!) === fileOff)) {
-          at.push(outStart + outLen);
-          fi.push(c.index);
-          fo.push(fileOff);
-        }
-        outLen += len;
-        c.pos += len;
-      };
-      const flush = (): Buffer => {
-        copyRun();
-        // Hand the buffer over (the consumer owns it) and start a new one.
-        const chunk = out.subarray(0, outLen);
-        out = Buffer.allocUnsafe(OUT_CHUNK);
-        origins.add(outStart, outStart + outLen, at, fi, fo);
-        outStart += outLen;
-        outLen = 0;
-        at = [];
-        fi = [];
-        fo = [];
-        return chunk;
-      };
-      // Heap of cursors with a framed record (c.len), by (time, file index); no allocation per record.
-      const heap: FileCursor[] = [];
-      const less = (a: FileCursor, b: FileCursor): boolean => a.time < b.time || (a.time === b.time && a.index < b.index);
-      const push = (c: FileCursor, len: number): void => {
-        c.len = len;
-        let i = heap.length;
-        heap.push(c);
-        while (i > 0) {
-          const p = (i - 1) >> 1;
-          const hp = heap[p]!;
-          if (!less(c, hp)) break;
-          heap[i] = hp;
-          i = p;
-        }
-        heap[i] = c;
-      };
-      const pop = (): FileCursor => {
-        const top = heap[0]!;
-        const last = heap.pop()!;
-        const n = heap.length;
-        if (n > 0) {
-          let i = 0;
-          for (;;) {
-            const l = 2 * i + 1;
-            if (l >= n) break;
-            const r = l + 1;
-            let m = l;
-            if (r < n && less(heap[r]!, heap[l]!)) m = r;
-            if (!less(heap[m]!, last)) break;
-            heap[i] = heap[m]!;
-            i = m;
-          }
-          heap[i] = last;
-        }
-        return top;
-      };
-      /** Advance a cursor to its next record, passing garbage through; pushes it on the heap or retires it. */
-      const advance = async (c: FileCursor): Promise<void> => {
-        for (;;) {
-          const s = await frame(c);
-          if (s.kind === 'record') {
-            push(c, s.len);
-            return;
-          }
-          if (s.kind === 'garbage') {
-            emit(c, s.len);
-            continue;
-          }
-          if (s.kind === 'tail') {
-            // Keep the bytes for the very end (copy: the cursor's buffer is released).
-            tails.push({ c, len: s.len });
-            return;
-          }
-          return;
-        }
-      };
-      for (const c of cursors) await advance(c);
-      while (heap.length > 0) {
-        const c = pop();
-        emit(c, c.len);
-        // Runs: keep taking from this file while it stays earliest.
-        const next = heap[0];
-        for (;;) {
-          const fast = frameFast(c);
-          if (fast > 0) {
-            if (next && (c.time > next.time || (c.time === next.time && c.index > next.index))) {
-              push(c, fast);
-              break;
-            }
-            emit(c, fast);
-            if (outLen >= OUT_CHUNK) yield flush();
-            continue;
-          }
-          const s = await frame(c);
-          if (s.kind !== 'record') {
-            if (s.kind === 'garbage') {
-              emit(c, s.len);
-              continue;
-            }
-            if (s.kind === 'tail') tails.push({ c, len: s.len });
-            break;
-          }
-          if (next && (c.time > next.time || (c.time === next.time && c.index > next.index))) {
-            push(c, s.len);
-            break;
-          }
-          emit(c, s.len);
-          if (outLen >= OUT_CHUNK) yield flush();
-        }
-        if (outLen >= OUT_CHUNK) yield flush();
-      }
-      for (const t of tails) emit(t.c, t.len);
-      if (outLen > 0) yield flush();
+      checkFiles(files);
+      const mode = opts.worker ?? workerFromEnv();
+      const script = mode === false ? undefined : workerScript();
+      if (script && (mode === true || totalSize(files) >= WORKER_MIN_BYTES)) yield* mergeOnWorker(script, files, origins);
+      else yield* mergeChunks(files, origins);
     },
   };
+}
+
+function checkFiles(files: string[]): void {
+  for (const f of files) {
+    try {
+      if (statSync(f).isDirectory()) throw new InputError(f, 'is a directory');
+    } catch (e) {
+      if (e instanceof InputError) throw e;
+      throw new InputError(f, describeFsError(e));
+    }
+  }
+}
+
+function totalSize(files: string[]): number {
+  let n = 0;
+  for (const f of files) {
+    try {
+      n += statSync(f).size;
+    } catch {
+      // reported when read
+    }
+  }
+  return n;
+}
+
+/**
+ * The compiled worker script: next to this module (dist/src/input/), or from the TUI bundle in dist/tui/.
+ * Undefined when running from the TypeScript sources (tests through vite): the merge then runs in-thread.
+ */
+function workerScript(): URL | undefined {
+  for (const rel of ['./blktrace-merge-worker.js', '../src/input/blktrace-merge-worker.js']) {
+    const u = new URL(rel, import.meta.url);
+    if (u.protocol === 'file:' && existsSync(u)) return u;
+  }
+  return undefined;
+}
+
+/** A message from the merge worker. */
+export type MergeMessage =
+  | { kind: 'chunk'; buf: ArrayBuffer; len: number; origin: OriginChunk }
+  | { kind: 'error'; file?: string; message: string }
+  | { kind: 'end' };
+
+/** Chunks handed over by the worker before the parser has taken them (memory stays bounded). */
+export const WORKER_CREDIT = 8;
+
+async function* mergeOnWorker(script: URL, files: string[], origins: Origins): AsyncGenerator<Buffer> {
+  const worker = new Worker(script, { workerData: { files } });
+  const queue: MergeMessage[] = [];
+  let wake: (() => void) | undefined;
+  let failure: Error | undefined;
+  const poke = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  worker.on('message', (m: MergeMessage) => {
+    queue.push(m);
+    poke();
+  });
+  worker.on('error', (e: Error) => {
+    failure = e;
+    poke();
+  });
+  worker.on('exit', (code) => {
+    if (code !== 0 && !failure) failure = new Error(`blktrace merge worker exited with code ${code}`);
+    poke();
+  });
+  try {
+    for (;;) {
+      const m = queue.shift();
+      if (!m) {
+        if (failure) throw new InputError(files[0]!, failure.message);
+        await new Promise<void>((r) => (wake = r));
+        continue;
+      }
+      if (m.kind === 'end') return;
+      if (m.kind === 'error') throw new InputError(m.file ?? files[0]!, m.message);
+      origins.addChunk(m.origin);
+      worker.postMessage(1);
+      yield Buffer.from(m.buf, 0, m.len);
+    }
+  } finally {
+    await worker.terminate();
+  }
+}
+
+/** The merge itself: chunks of records of all files in time order (origins recorded per chunk). */
+export async function* mergeChunks(files: string[], origins: Origins): AsyncGenerator<Buffer> {
+  const cursors = files.map((f, i) => new FileCursor(f, i));
+  let out: Buffer = Buffer.allocUnsafe(OUT_CHUNK);
+  let outLen = 0;
+  let outStart = 0;
+  let at: number[] = [];
+  let fi: number[] = [];
+  let fo: number[] = [];
+  const tails: { c: FileCursor; len: number }[] = [];
+  // The bytes of a run (contiguous in one cursor buffer and in the output) are copied once, when the
+  // run ends: one memcpy per run instead of a copy per record. A cursor's old buffer is never modified
+  // (need() makes a new one), so the pending run stays valid.
+  let runBuf: Buffer = out;
+  let runFrom = 0;
+  let runOut = 0;
+  let runLen = 0;
+  const copyRun = (): void => {
+    if (runLen > 0) {
+      if (runLen <= 64) for (let k = 0; k < runLen; k++) out[runOut + k] = runBuf[runFrom + k]!;
+      else runBuf.copy(out, runOut, runFrom, runFrom + runLen);
+      runLen = 0;
+    }
+  };
+  const emit = (c: FileCursor, len: number): void => {
+    const src = c.buf;
+    const from = c.pos;
+    if (outLen + len > out.length) {
+      copyRun();
+      out = growTo(out, outLen, outLen + len);
+    }
+    if (runLen > 0 && runBuf === src && runFrom + runLen === from && runOut + runLen === outLen) runLen += len;
+    else {
+      copyRun();
+      runBuf = src;
+      runFrom = from;
+      runOut = outLen;
+      runLen = len;
+    }
+    // One origin entry per run of bytes contiguous in both the output and one file.
+    const fileOff = c.bufOffset + from;
+    const n = at.length;
+    if (!(n > 0 && fi[n - 1] === c.index && fo[n - 1]! + (outStart + outLen - at[n - 1]!) === fileOff)) {
+      at.push(outStart + outLen);
+      fi.push(c.index);
+      fo.push(fileOff);
+    }
+    outLen += len;
+    c.pos += len;
+  };
+  const flush = (): Buffer => {
+    copyRun();
+    // Hand the buffer over (the consumer owns it) and start a new one.
+    const chunk = out.subarray(0, outLen);
+    out = Buffer.allocUnsafe(OUT_CHUNK);
+    origins.add(outStart, outStart + outLen, at, fi, fo);
+    outStart += outLen;
+    outLen = 0;
+    at = [];
+    fi = [];
+    fo = [];
+    return chunk;
+  };
+  // Heap of cursors with a framed record (c.len), by (time, file index); no allocation per record.
+  const heap: FileCursor[] = [];
+  const less = (a: FileCursor, b: FileCursor): boolean => a.time < b.time || (a.time === b.time && a.index < b.index);
+  const push = (c: FileCursor, len: number): void => {
+    c.len = len;
+    let i = heap.length;
+    heap.push(c);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const hp = heap[p]!;
+      if (!less(c, hp)) break;
+      heap[i] = hp;
+      i = p;
+    }
+    heap[i] = c;
+  };
+  const pop = (): FileCursor => {
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    const n = heap.length;
+    if (n > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= n) break;
+        const r = l + 1;
+        let m = l;
+        if (r < n && less(heap[r]!, heap[l]!)) m = r;
+        if (!less(heap[m]!, last)) break;
+        heap[i] = heap[m]!;
+        i = m;
+      }
+      heap[i] = last;
+    }
+    return top;
+  };
+  /** Advance a cursor to its next record, passing garbage through; pushes it on the heap or retires it. */
+  const advance = async (c: FileCursor): Promise<void> => {
+    for (;;) {
+      const s = await frame(c);
+      if (s.kind === 'record') {
+        push(c, s.len);
+        return;
+      }
+      if (s.kind === 'garbage') {
+        emit(c, s.len);
+        continue;
+      }
+      if (s.kind === 'tail') {
+        // Keep the bytes for the very end (copy: the cursor's buffer is released).
+        tails.push({ c, len: s.len });
+        return;
+      }
+      return;
+    }
+  };
+  for (const c of cursors) await advance(c);
+  while (heap.length > 0) {
+    const c = pop();
+    emit(c, c.len);
+    // Runs: keep taking from this file while it stays earliest.
+    const next = heap[0];
+    for (;;) {
+      const fast = frameFast(c);
+      if (fast > 0) {
+        if (next && (c.time > next.time || (c.time === next.time && c.index > next.index))) {
+          push(c, fast);
+          break;
+        }
+        emit(c, fast);
+        if (outLen >= OUT_CHUNK) yield flush();
+        continue;
+      }
+      const s = await frame(c);
+      if (s.kind !== 'record') {
+        if (s.kind === 'garbage') {
+          emit(c, s.len);
+          continue;
+        }
+        if (s.kind === 'tail') tails.push({ c, len: s.len });
+        break;
+      }
+      if (next && (c.time > next.time || (c.time === next.time && c.index > next.index))) {
+        push(c, s.len);
+        break;
+      }
+      emit(c, s.len);
+      if (outLen >= OUT_CHUNK) yield flush();
+    }
+    if (outLen >= OUT_CHUNK) yield flush();
+  }
+  for (const t of tails) emit(t.c, t.len);
+  if (outLen > 0) yield flush();
 }
 
 function growTo(buf: Buffer, used: number, want: number): Buffer {

@@ -1,0 +1,39 @@
+// Worker thread of the per-CPU blktrace merge (src/input/blktrace-merge.ts, mergeOnWorker): runs mergeChunks()
+// and hands each merged chunk over (its ArrayBuffer is transferred, not copied) with the chunk's origins.
+// At most WORKER_CREDIT chunks are ahead of the parser: the parser's thread posts one message per chunk taken.
+import { parentPort, workerData } from 'node:worker_threads';
+import { mergeChunks, Origins, WORKER_CREDIT, type MergeMessage } from './blktrace-merge.js';
+import { InputError } from './sources.js';
+
+const port = parentPort!;
+const { files } = workerData as { files: string[] };
+let credit = WORKER_CREDIT;
+let wake: (() => void) | undefined;
+port.on('message', () => {
+  credit++;
+  const w = wake;
+  wake = undefined;
+  w?.();
+});
+
+const origins = new Origins(files);
+try {
+  for await (const c of mergeChunks(files, origins)) {
+    // A chunk owns its ArrayBuffer when it starts it (Buffer.allocUnsafe of 256 KiB is never pooled); else a copy.
+    let buf = c.buffer as ArrayBuffer;
+    if (c.byteOffset !== 0) {
+      const copy = new Uint8Array(c.length);
+      copy.set(c);
+      buf = copy.buffer;
+    }
+    while (credit <= 0) await new Promise<void>((r) => (wake = r));
+    credit--;
+    const msg: MergeMessage = { kind: 'chunk', buf, len: c.length, origin: origins.newest! };
+    port.postMessage(msg, [buf]);
+  }
+  port.postMessage({ kind: 'end' } satisfies MergeMessage);
+} catch (e) {
+  const msg: MergeMessage = e instanceof InputError ? { kind: 'error', file: e.file, message: e.message } : { kind: 'error', message: e instanceof Error ? e.message : String(e) };
+  port.postMessage(msg);
+}
+// The parser's thread terminates this worker once it has the end (or an error).
