@@ -12,7 +12,7 @@
 import { Parser } from 'binary-parser';
 import type { BinaryFormatDef, BinaryParser, ParserContext } from './types.js';
 import type { Evidence } from '../src/model/types.js';
-import { BlkAssembler, type BlkAction, type BlkEvent } from './linux-block/events.js';
+import { BlkAssembler, type BlkAction, type BlkCounts, type BlkEvent } from './linux-block/events.js';
 import {
   HDR,
   TA_CGROUP,
@@ -161,6 +161,8 @@ class RecordEvidence implements Evidence {
   }
 }
 
+const NO_EVIDENCE: Evidence = Object.freeze({ file: '', offset: 0 });
+
 export class BlktraceDecoder {
   private carry: Buffer | undefined;
   private carryOffset = 0;
@@ -177,6 +179,8 @@ export class BlktraceDecoder {
   constructor(
     private readonly ctx: ParserContext,
     private readonly sink: (ev: BlkEvent) => void,
+    /** False: events carry one shared placeholder evidence (statistics only, nothing is reported). */
+    private readonly withEvidence = true,
   ) {
     this.origin = MERGED_ORIGINS.get(ctx.file);
   }
@@ -360,9 +364,9 @@ export class BlktraceDecoder {
       newSector: undefined,
       depth: undefined,
       fromDev: undefined,
-      evidence: this.evidence(offset),
+      evidence: this.withEvidence ? this.evidence(offset) : NO_EVIDENCE,
     };
-    (ev.evidence as RecordEvidence).attach(ev);
+    if (this.withEvidence) (ev.evidence as RecordEvidence).attach(ev);
     if ((a === 'U' || a === 'T' || a === 'X') && pdu.length >= 8) {
       const v = BeU64.parse(pdu.subarray(0, 8)) as { hi: number; lo: number };
       const val = v.hi * 4294967296 + v.lo;
@@ -460,8 +464,11 @@ class BlktraceParser implements BinaryParser {
   private readonly asm: BlkAssembler;
   private readonly dec: BlktraceDecoder;
   private readonly order: Reorderer;
+  /** Set when the merge worker counts the statistics (src/input/blktrace-merge.ts). */
+  private readonly workerStats: { counts?: BlkCounts } | undefined;
   constructor(private readonly ctx: ParserContext) {
-    this.asm = new BlkAssembler(ctx, { format: BLKTRACE_ID });
+    this.workerStats = MERGED_ORIGINS.get(ctx.file)?.workerStats;
+    this.asm = new BlkAssembler(ctx, { format: BLKTRACE_ID, stats: this.workerStats === undefined });
     this.order = new Reorderer((ev) => this.asm.event(ev));
     this.dec = new BlktraceDecoder(ctx, (ev) => this.order.push(ev));
   }
@@ -481,10 +488,37 @@ class BlktraceParser implements BinaryParser {
         evidence: [],
       });
     }
+    if (this.workerStats?.counts) this.asm.setStats(this.workerStats.counts);
     this.asm.end();
   }
   records(): number {
     return this.dec.records;
+  }
+}
+
+/**
+ * blkparse's and btt's statistics alone over a stream of blk_io_trace records (the merge worker runs this over
+ * the merged stream while the parser's thread rebuilds the requests): the same decoding and time ordering as
+ * the parser, without requests, evidence kept or problems reported (the parser reports them).
+ */
+export class BlktraceCounter {
+  private readonly asm: BlkAssembler;
+  private readonly dec: BlktraceDecoder;
+  private readonly order: Reorderer;
+  constructor() {
+    const ctx: ParserContext = { file: '', options: {}, emit: () => undefined, malformed: () => undefined };
+    this.asm = new BlkAssembler(ctx, { format: BLKTRACE_ID });
+    this.order = new Reorderer((ev) => this.asm.count(ev));
+    this.dec = new BlktraceDecoder(ctx, (ev) => this.order.push(ev), false);
+  }
+  chunk(buf: Buffer, offset: number): void {
+    this.dec.chunk(buf, offset);
+  }
+  end(): BlkCounts {
+    this.dec.end();
+    this.order.end();
+    const { devices, latency } = this.asm.stats();
+    return { devices, latency };
   }
 }
 

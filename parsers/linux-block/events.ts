@@ -614,9 +614,15 @@ const ISSUED_EVIDENCE: Evidence[] = new Array<Evidence>(MAX_EVIDENCE);
 export interface BlkAssemblerOptions {
   /** Format id for Request.format. */
   format: string;
-  /** Count btt/blkparse statistics (default true). */
+  /**
+   * Count btt/blkparse statistics (default true). False when another thread counts them over the same records
+   * (the per-CPU merge worker, src/input/blktrace-merge.ts): end() then reports what setStats() was given.
+   */
   stats?: boolean;
 }
+
+/** The per-device part of BlkStatsData: what account() counts. */
+export type BlkCounts = Pick<BlkStatsData, 'devices' | 'latency'>;
 
 export class BlkAssembler {
   private readonly devs = new Map<string, DevState>();
@@ -640,11 +646,27 @@ export class BlkAssembler {
   /** Wall clock (s since the epoch) at trace start, when the input says (blktrace TIMESTAMP notify). */
   traceStartEpoch: number | undefined;
 
+  private readonly counting: boolean;
+  /** Statistics counted elsewhere (stats: false). */
+  private counted: BlkCounts | undefined;
+
   constructor(
     private readonly ctx: ParserContext,
     opts: BlkAssemblerOptions | string = 'blktrace',
   ) {
     this.format = typeof opts === 'string' ? opts : opts.format;
+    this.counting = typeof opts === 'string' || opts.stats !== false;
+  }
+
+  /** Statistics counted by another thread over the same records (with stats: false). */
+  setStats(c: BlkCounts): void {
+    this.counted = c;
+  }
+
+  /** Only the statistics of an event (blkparse's counts and btt's pairing), no request rebuilt. */
+  count(ev: BlkEvent): void {
+    const d = this.dev(ev.dev);
+    this.account(d, ev, isFlushSector(ev.sector) ? 0 : ev.sector);
   }
 
   private lastDevName: string | undefined;
@@ -680,7 +702,7 @@ export class BlkAssembler {
       sector = 0;
       flushQuirk = true;
     }
-    this.account(d, ev, sector);
+    if (this.counting) this.account(d, ev, sector);
     switch (ev.action) {
       case 'Q':
         if (!ev.pc) this.onQueue(d, ev, sector);
@@ -1119,7 +1141,8 @@ export class BlkAssembler {
     }
     const extra: Record<string, number> = { queuedLeft, pendingLeft };
     if (this.traceStartEpoch !== undefined) extra.traceStartEpoch = this.traceStartEpoch;
-    return { devices, latency, blkAssembler: { ...this.counters, ...extra } };
+    const counted = this.counting ? { devices, latency } : (this.counted ?? { devices: {}, latency: {} });
+    return { ...counted, blkAssembler: { ...this.counters, ...extra } };
   }
 }
 

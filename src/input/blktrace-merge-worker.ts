@@ -1,9 +1,12 @@
 // Worker thread of the per-CPU blktrace merge (src/input/blktrace-merge.ts, mergeOnWorker): runs mergeChunks()
-// and hands each merged chunk over (its ArrayBuffer is transferred, not copied) with the chunk's origins.
+// and hands each merged chunk over (its ArrayBuffer is transferred, not copied) with the chunk's origins. It also
+// counts blkparse's and btt's statistics over the merged records (BlktraceCounter) and sends them before the end,
+// so that the parser's thread only rebuilds requests.
 // At most WORKER_CREDIT chunks are ahead of the parser: the parser's thread posts one message per chunk taken.
 import { parentPort, workerData } from 'node:worker_threads';
 import { mergeChunks, Origins, WORKER_CREDIT, type MergeMessage } from './blktrace-merge.js';
 import { InputError } from './sources.js';
+import { BlktraceCounter } from '../../parsers/blktrace.js';
 
 const port = parentPort!;
 const { files } = workerData as { files: string[] };
@@ -17,8 +20,12 @@ port.on('message', () => {
 });
 
 const origins = new Origins(files);
+const counter = new BlktraceCounter();
+let offset = 0;
 try {
   for await (const c of mergeChunks(files, origins)) {
+    counter.chunk(c, offset);
+    offset += c.length;
     // A chunk owns its ArrayBuffer when it starts it (Buffer.allocUnsafe of 256 KiB is never pooled); else a copy.
     let buf = c.buffer as ArrayBuffer;
     if (c.byteOffset !== 0) {
@@ -31,6 +38,7 @@ try {
     const msg: MergeMessage = { kind: 'chunk', buf, len: c.length, origin: origins.newest! };
     port.postMessage(msg, [buf]);
   }
+  port.postMessage({ kind: 'stats', counts: counter.end() } satisfies MergeMessage);
   port.postMessage({ kind: 'end' } satisfies MergeMessage);
 } catch (e) {
   const msg: MergeMessage = e instanceof InputError ? { kind: 'error', file: e.file, message: e.message } : { kind: 'error', message: e instanceof Error ? e.message : String(e) };

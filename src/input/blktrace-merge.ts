@@ -12,7 +12,8 @@ import { Worker } from 'node:worker_threads';
 import { basename, dirname, join } from 'node:path';
 import { fileSource, stdinSource, InputError, describeFsError, type InputSource } from './sources.js';
 import { HDR, magicAt, resync, timeAt } from '../../parsers/linux-block/blk-io-trace.js';
-import { MERGED_ORIGINS, type OriginResolver } from '../../parsers/linux-block/origins.js';
+import { MERGED_ORIGINS, type MergedStream } from '../../parsers/linux-block/origins.js';
+import type { BlkCounts } from '../../parsers/linux-block/events.js';
 
 const PER_CPU = /^(.*)\.blktrace\.(\d+)$/;
 const OUT_CHUNK = 256 * 1024;
@@ -192,7 +193,8 @@ export interface OriginChunk {
   n: number;
 }
 
-export class Origins implements OriginResolver {
+export class Origins implements MergedStream {
+  workerStats?: { counts?: BlkCounts };
   private chunks: OriginChunk[] = [];
   private cur = 0;
   /** The chunk added last (the worker sends it with its bytes). */
@@ -325,6 +327,7 @@ function workerScript(): URL | undefined {
 /** A message from the merge worker. */
 export type MergeMessage =
   | { kind: 'chunk'; buf: ArrayBuffer; len: number; origin: OriginChunk }
+  | { kind: 'stats'; counts: BlkCounts }
   | { kind: 'error'; file?: string; message: string }
   | { kind: 'end' };
 
@@ -333,6 +336,8 @@ export const WORKER_CREDIT = 8;
 
 async function* mergeOnWorker(script: URL, files: string[], origins: Origins): AsyncGenerator<Buffer> {
   const worker = new Worker(script, { workerData: { files } });
+  // The worker counts blkparse's and btt's statistics too; the parser (made after the first chunks) skips them.
+  origins.workerStats = {};
   const queue: MergeMessage[] = [];
   let wake: (() => void) | undefined;
   let failure: Error | undefined;
@@ -362,6 +367,11 @@ async function* mergeOnWorker(script: URL, files: string[], origins: Origins): A
         continue;
       }
       if (m.kind === 'end') return;
+      if (m.kind === 'stats') {
+        // Filled in place: the parser holds this object since it was made.
+        if (origins.workerStats) origins.workerStats.counts = m.counts;
+        continue;
+      }
       if (m.kind === 'error') throw new InputError(m.file ?? files[0]!, m.message);
       origins.addChunk(m.origin);
       worker.postMessage(1);

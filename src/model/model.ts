@@ -3,6 +3,7 @@
 import type { AnalyzeOptions, Evidence, Finding, ParsedEvent, Request, Severity } from './types.js';
 import type { Rule, RuleVisitor, ReportInit } from '../rules/types.js';
 import { detach } from '../util/detach.js';
+import { SteadyMap } from '../util/steady-map.js';
 
 export interface ModelSink {
   /** A request left the model (completed, retired or unfinished); findings about it so far are attached. */
@@ -28,7 +29,7 @@ export interface ModelStats {
 const DEFAULT_MAX_FINDINGS_PER_RULE = 10000;
 
 export class Model {
-  readonly inflight = new Map<string, Request>();
+  readonly inflight = new SteadyMap<string, Request>();
   readonly findings: Finding[] = [];
   /** Requests named by a finding, by key (kept for segment maps in summaries and reports). */
   readonly flagged = new Map<string, Request>();

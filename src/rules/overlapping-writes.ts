@@ -20,19 +20,21 @@ export const overlappingWrites: Rule = {
     families: ['xen', 'virtio', 'linux-block'],
   },
   create(ctx) {
-    // In-flight data requests per stream, by identity (the model hands over the same object at submit and exit).
-    const inflight = new Map<string, Set<Request>>();
+    // In-flight data requests per stream, in submission order, by identity (the model hands over the same object
+    // at submit and exit). An array, not a Set: a handful are in flight at a time, and a Set that empties and
+    // fills again with every request reallocates its table each time.
+    const inflight = new Map<string, Request[]>();
     // The last stream's set (file, device), so that most requests build no `file\0device` key.
     let lastFile: string | undefined = undefined;
     let lastDevice: string | undefined = undefined;
-    let lastSet: Set<Request> | undefined = undefined;
-    const setOf = (req: Request, create: boolean): Set<Request> | undefined => {
+    let lastSet: Request[] | undefined = undefined;
+    const setOf = (req: Request, create: boolean): Request[] | undefined => {
       if (lastSet !== undefined && req.file === lastFile && req.device === lastDevice) return lastSet;
       const key = streamKey(req);
       let set = inflight.get(key);
       if (!set) {
         if (!create) return undefined;
-        inflight.set(key, (set = new Set()));
+        inflight.set(key, (set = []));
       }
       lastFile = req.file;
       lastDevice = req.device;
@@ -65,11 +67,15 @@ export const overlappingWrites: Rule = {
           });
           break;
         }
-        set.add(req);
+        set.push(req);
       },
       request(req) {
         const set = setOf(req, false);
-        if (set) set.delete(req);
+        if (!set) return;
+        // Requests mostly leave in about the order they came: search from the oldest.
+        const i = set.indexOf(req);
+        if (i === 0) set.shift();
+        else if (i > 0) set.splice(i, 1);
       },
       event(ev) {
         // A reset ends the device's epoch: its requests in flight are gone.
@@ -77,12 +83,9 @@ export const overlappingWrites: Rule = {
         const file = ev.evidence[0]?.file;
         lastSet = undefined; // sets may leave `inflight` below
         for (const [key, set] of inflight) {
-          for (const r of set) {
-            if (ev.device !== undefined && r.device !== ev.device) continue;
-            if (file !== undefined && r.file !== file) continue;
-            set.delete(r);
-          }
-          if (set.size === 0) inflight.delete(key);
+          const kept = set.filter((r) => (ev.device !== undefined && r.device !== ev.device) || (file !== undefined && r.file !== file));
+          if (kept.length === 0) inflight.delete(key);
+          else inflight.set(key, kept);
         }
       },
     };
