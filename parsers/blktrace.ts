@@ -32,7 +32,7 @@ import {
   magicAt,
   resync,
 } from './linux-block/blk-io-trace.js';
-import { MERGED_ORIGINS, type OriginResolver } from './linux-block/origins.js';
+import { MERGED_ORIGINS, type MergedStream, type OriginResolver } from './linux-block/origins.js';
 
 export const BLKTRACE_ID = 'blktrace';
 /** Bytes decoded per binary-parser batch. */
@@ -142,6 +142,43 @@ export function blkparseLine(ev: BlkEvent): string {
   return `${ev.dev} ${ev.cpu ?? 0} ${ev.seq ?? 0} ${ev.time.toFixed(9)} ${ev.pid ?? 0} ${a} ${ev.rwbs} ${tail}`;
 }
 
+/**
+ * One decoded record: the event and its own evidence (file and byte offset; the text, the blkparse line, is made
+ * only when someone reads it). One object per record instead of an event plus an evidence object.
+ */
+class RecordEvent implements BlkEvent, Evidence {
+  comm: string | undefined;
+  newSector: number | undefined = undefined;
+  depth: number | undefined = undefined;
+  fromDev: string | undefined = undefined;
+  constructor(
+    public time: number,
+    public dev: string,
+    public cpu: number,
+    public pid: number,
+    public action: BlkAction,
+    public rwbs: string,
+    public sector: number,
+    public sectors: number,
+    public bytes: number,
+    public write: boolean,
+    public error: number,
+    public seq: number,
+    public pc: boolean,
+    public file: string,
+    public offset: number,
+  ) {}
+  get evidence(): Evidence {
+    return this;
+  }
+  get text(): string {
+    return blkparseLine(this);
+  }
+  toJSON(): Evidence {
+    return { file: this.file, offset: this.offset, text: this.text };
+  }
+}
+
 /** Evidence of one binary record; its text (the blkparse line) is made only when someone reads it. */
 class RecordEvidence implements Evidence {
   #event: BlkEvent | undefined;
@@ -161,7 +198,105 @@ class RecordEvidence implements Evidence {
   }
 }
 
-const NO_EVIDENCE: Evidence = Object.freeze({ file: '', offset: 0 });
+/** What a BlktraceDecoder's tap sees: each record framed (header fields as decoded) and each problem. */
+export interface BlkTap {
+  record(r: TraceRecord, offset: number, le: boolean): void;
+  malformed(offset: number, reason: string): void;
+}
+
+/**
+ * Records and problems of a stretch of the stream as numbers, ROW doubles each (the merge worker decodes with
+ * binary-parser and sends these with the bytes; the parser's thread then neither frames nor decodes).
+ */
+export interface BlkRows {
+  n: number;
+  rows: Float64Array;
+  /** Problem texts, indexed by a problem row's R_SEQ. */
+  reasons: string[];
+}
+const ROW = 16;
+const R_KIND = 0;
+const R_OFFSET = 1;
+const R_SEQ = 2;
+const R_TIME_LO = 3;
+const R_TIME_HI = 4;
+const R_SECTOR_LO = 5;
+const R_SECTOR_HI = 6;
+const R_BYTES = 7;
+const R_ACTION = 8;
+const R_PID = 9;
+const R_DEVICE = 10;
+const R_CPU = 11;
+const R_ERROR = 12;
+const R_PDU_LEN = 13;
+/** Index of the record's original file (-1: unknown) and its offset there. */
+const R_FILE = 14;
+const R_FILE_OFFSET = 15;
+const KIND_LE = 0;
+const KIND_BE = 1;
+const KIND_BAD = 2;
+
+/** A BlkTap that writes rows; `locate` names a stream offset's original file (index) and offset. */
+export class BlkRowWriter implements BlkTap {
+  private rows = new Float64Array(ROW * 1024);
+  private n = 0;
+  private reasons: string[] = [];
+  private readonly where = { file: -1, offset: 0 };
+  constructor(private readonly locate: (offset: number, out: { file: number; offset: number }) => boolean) {}
+
+  private row(kind: number, offset: number): number {
+    if ((this.n + 1) * ROW > this.rows.length) {
+      const bigger = new Float64Array(this.rows.length * 2);
+      bigger.set(this.rows);
+      this.rows = bigger;
+    }
+    const k = this.n++ * ROW;
+    const rows = this.rows;
+    rows[k + R_KIND] = kind;
+    rows[k + R_OFFSET] = offset;
+    const w = this.where;
+    if (this.locate(offset, w)) {
+      rows[k + R_FILE] = w.file;
+      rows[k + R_FILE_OFFSET] = w.offset;
+    } else {
+      rows[k + R_FILE] = -1;
+      rows[k + R_FILE_OFFSET] = 0;
+    }
+    return k;
+  }
+
+  record(r: TraceRecord, offset: number, le: boolean): void {
+    const k = this.row(le ? KIND_LE : KIND_BE, offset);
+    const rows = this.rows;
+    rows[k + R_SEQ] = r.seq;
+    rows[k + R_TIME_LO] = r.timeLo;
+    rows[k + R_TIME_HI] = r.timeHi;
+    rows[k + R_SECTOR_LO] = r.sectorLo;
+    rows[k + R_SECTOR_HI] = r.sectorHi;
+    rows[k + R_BYTES] = r.bytes;
+    rows[k + R_ACTION] = r.action;
+    rows[k + R_PID] = r.pid;
+    rows[k + R_DEVICE] = r.device;
+    rows[k + R_CPU] = r.cpu;
+    rows[k + R_ERROR] = r.error;
+    rows[k + R_PDU_LEN] = r.pduLen;
+  }
+
+  malformed(offset: number, reason: string): void {
+    const k = this.row(KIND_BAD, offset);
+    this.rows[k + R_SEQ] = this.reasons.length;
+    this.reasons.push(reason);
+  }
+
+  /** The rows written since the last take() (their buffer is handed over: a new one is used next). */
+  take(): BlkRows {
+    const out: BlkRows = { n: this.n, rows: this.rows.subarray(0, this.n * ROW), reasons: this.reasons };
+    this.rows = new Float64Array(Math.max(ROW * 1024, this.rows.length));
+    this.n = 0;
+    this.reasons = [];
+    return out;
+  }
+}
 
 export class BlktraceDecoder {
   private carry: Buffer | undefined;
@@ -176,28 +311,51 @@ export class BlktraceDecoder {
   unknownActions = 0;
   /** Records older than one before them (a single stream of several CPUs, e.g. blktrace -o - on stdin). */
 
+  /** Sees every record framed and every problem met, in stream order (the merge worker writes them as rows). */
+  tap: BlkTap | undefined;
+
   constructor(
     private readonly ctx: ParserContext,
     private readonly sink: (ev: BlkEvent) => void,
-    /** False: events carry one shared placeholder evidence (statistics only, nothing is reported). */
+    /** False: no evidence is located (statistics only, nothing is reported): file "" and offset 0. */
     private readonly withEvidence = true,
   ) {
     this.origin = MERGED_ORIGINS.get(ctx.file);
   }
 
   private readonly where = { file: '', offset: 0 };
+  /** Rows mode: the file and offset of the record at hand, as the worker resolved them ('' = resolve here). */
+  private rowFile = '';
+  private rowOffset = 0;
 
   private evidence(offset: number): Evidence {
+    this.locate(offset);
+    return new RecordEvidence(this.where.file, this.where.offset);
+  }
+
+  /** The original file and offset of stream byte `offset`, into this.where. */
+  private locate(offset: number): void {
+    const w = this.where;
+    if (this.rowFile !== '') {
+      w.file = this.rowFile;
+      w.offset = this.rowOffset;
+      return;
+    }
     const origin = this.origin;
     if (origin) {
       if (origin.locate) {
-        if (origin.locate(offset, this.where)) return new RecordEvidence(this.where.file, this.where.offset);
+        if (origin.locate(offset, w)) return;
       } else {
         const o = origin.resolve(offset);
-        if (o) return new RecordEvidence(o.file, o.offset);
+        if (o) {
+          w.file = o.file;
+          w.offset = o.offset;
+          return;
+        }
       }
     }
-    return new RecordEvidence(this.ctx.file, offset);
+    w.file = this.ctx.file;
+    w.offset = offset;
   }
 
   private seen = 0;
@@ -266,8 +424,10 @@ export class BlktraceDecoder {
       this.inGarbage = false;
       // Record k starts where record k-1 ended (48 + its pduLen).
       let at = pos;
+      const tap = this.tap;
       for (let k = 0; k < recs.length; k++) {
         const r = recs[k]!;
+        if (tap) tap.record(r, base + at, le);
         this.record(r, base + at, le, data, at + HDR);
         at += HDR + r.pduLen;
       }
@@ -285,7 +445,74 @@ export class BlktraceDecoder {
   }
 
   private bad(offset: number, reason: string): void {
+    this.tap?.malformed(offset, reason);
     this.ctx.malformed(this.evidence(offset), reason);
+  }
+
+  /** Stream bytes that ended before their rows (rows mode): a record's payload may begin in them. */
+  private prevBufs: { buf: Buffer; offset: number }[] = [];
+  private readonly scratch: TraceRecord = { magic: 0, seq: 0, timeLo: 0, timeHi: 0, sectorLo: 0, sectorHi: 0, bytes: 0, action: 0, pid: 0, device: 0, cpu: 0, error: 0, pduLen: 0 };
+
+  /**
+   * Rows mode: the bytes `buf` at stream offset `offset`, decoded elsewhere into `sets` (the merge worker's rows,
+   * in stream order). Records and problems are handled exactly as chunk() would, without framing or decoding here.
+   */
+  rows(buf: Buffer, offset: number, sets: BlkRows[], files: readonly string[]): void {
+    this.seen += buf.length;
+    const r = this.scratch;
+    for (const set of sets) {
+      const rows = set.rows;
+      for (let i = 0, k = 0; i < set.n; i++, k += ROW) {
+        const fi = rows[k + R_FILE]!;
+        this.rowFile = fi >= 0 ? files[fi]! : '';
+        this.rowOffset = rows[k + R_FILE_OFFSET]!;
+        const at = rows[k + R_OFFSET]!;
+        const kind = rows[k + R_KIND]!;
+        if (kind === KIND_BAD) {
+          this.ctx.malformed(this.evidence(at), set.reasons[rows[k + R_SEQ]!]!);
+          continue;
+        }
+        r.seq = rows[k + R_SEQ]!;
+        r.timeLo = rows[k + R_TIME_LO]!;
+        r.timeHi = rows[k + R_TIME_HI]!;
+        r.sectorLo = rows[k + R_SECTOR_LO]!;
+        r.sectorHi = rows[k + R_SECTOR_HI]!;
+        r.bytes = rows[k + R_BYTES]!;
+        r.action = rows[k + R_ACTION]!;
+        r.pid = rows[k + R_PID]!;
+        r.device = rows[k + R_DEVICE]!;
+        r.cpu = rows[k + R_CPU]!;
+        r.error = rows[k + R_ERROR]!;
+        r.pduLen = rows[k + R_PDU_LEN]!;
+        const rel = at - offset;
+        if (rel >= 0 || r.pduLen === 0) this.record(r, at, kind === KIND_LE, buf, rel + HDR);
+        else {
+          // Begun in an earlier chunk: its bytes from there (only its payload is read).
+          const whole = this.spanning(at, HDR + r.pduLen, buf, offset);
+          this.record(r, at, kind === KIND_LE, whole, HDR);
+        }
+      }
+    }
+    this.rowFile = '';
+    this.prevBufs.push({ buf, offset });
+    if (this.prevBufs.length > 2) this.prevBufs.shift();
+  }
+
+  private spanning(at: number, len: number, buf: Buffer, offset: number): Buffer {
+    const parts: Buffer[] = [];
+    for (const p of this.prevBufs) {
+      const from = Math.max(0, at - p.offset);
+      if (from < p.buf.length) parts.push(p.buf.subarray(from));
+    }
+    parts.push(buf);
+    const whole = Buffer.concat(parts);
+    return whole.length >= len ? whole : EMPTY;
+  }
+
+  /** Rows mode: the problems met at the end of the stream (the worker's end()). */
+  rowsEnd(sets: BlkRows[], files: readonly string[]): void {
+    this.rows(EMPTY, Infinity, sets, files);
+    this.prevBufs = [];
   }
 
   end(): void {
@@ -345,28 +572,31 @@ export class BlktraceDecoder {
       return;
     }
     const bytes = r.bytes >>> 0;
-    const ev: BlkEvent = {
-      time: (time - this.genesis) / 1e9,
-      dev: devName(r.device),
-      cpu: r.cpu,
-      pid: r.pid,
-      comm: this.commOf(r.pid),
-      action: a,
-      rwbs: rwbsOf(cat, bytes !== 0),
-      sector: r.sectorHi * 4294967296 + r.sectorLo,
-      sectors: Math.floor(bytes / 512),
+    let file = '';
+    let at = 0;
+    if (this.withEvidence) {
+      this.locate(offset);
+      file = this.where.file;
+      at = this.where.offset;
+    }
+    const ev = new RecordEvent(
+      (time - this.genesis) / 1e9,
+      devName(r.device),
+      r.cpu,
+      r.pid,
+      a,
+      rwbsOf(cat, bytes !== 0),
+      r.sectorHi * 4294967296 + r.sectorLo,
+      Math.floor(bytes / 512),
       bytes,
-      write: (cat & TC_WRITE) !== 0,
-      error: r.error,
-      seq: r.seq,
-      // Every field present from the start: one object shape for all records.
-      pc: (cat & TC_PC) !== 0,
-      newSector: undefined,
-      depth: undefined,
-      fromDev: undefined,
-      evidence: this.withEvidence ? this.evidence(offset) : NO_EVIDENCE,
-    };
-    if (this.withEvidence) (ev.evidence as RecordEvidence).attach(ev);
+      (cat & TC_WRITE) !== 0,
+      r.error,
+      r.seq,
+      (cat & TC_PC) !== 0,
+      file,
+      at,
+    );
+    ev.comm = this.commOf(r.pid);
     if ((a === 'U' || a === 'T' || a === 'X') && pdu.length >= 8) {
       const v = BeU64.parse(pdu.subarray(0, 8)) as { hi: number; lo: number };
       const val = v.hi * 4294967296 + v.lo;
@@ -466,17 +696,25 @@ class BlktraceParser implements BinaryParser {
   private readonly order: Reorderer;
   /** Set when the merge worker counts the statistics (src/input/blktrace-merge.ts). */
   private readonly workerStats: { counts?: BlkCounts } | undefined;
+  /** Set when the merge worker decodes the records too (rows mode). */
+  private readonly stream: MergedStream | undefined;
   constructor(private readonly ctx: ParserContext) {
-    this.workerStats = MERGED_ORIGINS.get(ctx.file)?.workerStats;
+    const stream = MERGED_ORIGINS.get(ctx.file);
+    if (stream?.rows) this.stream = stream;
+    this.workerStats = stream?.workerStats;
     this.asm = new BlkAssembler(ctx, { format: BLKTRACE_ID, stats: this.workerStats === undefined });
     this.order = new Reorderer((ev) => this.asm.event(ev));
     this.dec = new BlktraceDecoder(ctx, (ev) => this.order.push(ev));
   }
   chunk(buf: Buffer, offset: number): void {
-    this.dec.chunk(buf, offset);
+    const s = this.stream;
+    if (s) this.dec.rows(buf, offset, s.takeRows!(offset + buf.length), s.files!);
+    else this.dec.chunk(buf, offset);
   }
   end(): void {
-    this.dec.end();
+    const s = this.stream;
+    if (s) this.dec.rowsEnd(s.takeRows!(Infinity), s.files!);
+    else this.dec.end();
     this.order.end();
     if (this.dec.wallClock !== undefined) this.asm.traceStartEpoch = this.dec.wallClock;
     if (this.order.late > 0) {
@@ -505,11 +743,12 @@ export class BlktraceCounter {
   private readonly asm: BlkAssembler;
   private readonly dec: BlktraceDecoder;
   private readonly order: Reorderer;
-  constructor() {
+  constructor(tap?: BlkTap) {
     const ctx: ParserContext = { file: '', options: {}, emit: () => undefined, malformed: () => undefined };
     this.asm = new BlkAssembler(ctx, { format: BLKTRACE_ID });
     this.order = new Reorderer((ev) => this.asm.count(ev));
     this.dec = new BlktraceDecoder(ctx, (ev) => this.order.push(ev), false);
+    this.dec.tap = tap;
   }
   chunk(buf: Buffer, offset: number): void {
     this.dec.chunk(buf, offset);

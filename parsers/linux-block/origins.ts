@@ -2,6 +2,7 @@
 // records of vda.blktrace.0, .1, ... by time into one stream; it registers a resolver under the stream's
 // name so that the parser's evidence names the real file and byte offset.
 import type { BlkCounts } from './events.js';
+import type { BlkRows } from '../blktrace.js';
 
 export interface OriginResolver {
   /** Original file and offset of the merged stream's byte `offset` (offsets are asked in increasing order). */
@@ -17,6 +18,13 @@ export interface MergedStream extends OriginResolver {
    * records (the parser then skips counting them); `counts` arrives before the last chunk has been taken.
    */
   workerStats?: { counts?: BlkCounts };
+  /**
+   * Present when the merge worker decodes the records as well: the rows of the stream up to byte `end`, in order
+   * (the parser takes them with each chunk, then the end's with Infinity). `files` are the rows' file names.
+   */
+  rows?: unknown[];
+  takeRows?(end: number): BlkRows[];
+  files?: readonly string[];
 }
 
 export const MERGED_ORIGINS = new Map<string, MergedStream>();

@@ -1,12 +1,13 @@
 // Worker thread of the per-CPU blktrace merge (src/input/blktrace-merge.ts, mergeOnWorker): runs mergeChunks()
 // and hands each merged chunk over (its ArrayBuffer is transferred, not copied) with the chunk's origins. It also
-// counts blkparse's and btt's statistics over the merged records (BlktraceCounter) and sends them before the end,
-// so that the parser's thread only rebuilds requests.
+// decodes the merged records (BlktraceCounter, binary-parser) and sends them as rows of numbers with each chunk
+// (BlkRowWriter), and counts blkparse's and btt's statistics, sent before the end: the parser's thread neither
+// frames, decodes nor counts, it rebuilds requests.
 // At most WORKER_CREDIT chunks are ahead of the parser: the parser's thread posts one message per chunk taken.
 import { parentPort, workerData } from 'node:worker_threads';
 import { mergeChunks, Origins, WORKER_CREDIT, type MergeMessage } from './blktrace-merge.js';
 import { InputError } from './sources.js';
-import { BlktraceCounter } from '../../parsers/blktrace.js';
+import { BlkRowWriter, BlktraceCounter } from '../../parsers/blktrace.js';
 
 const port = parentPort!;
 const { files } = workerData as { files: string[] };
@@ -20,7 +21,16 @@ port.on('message', () => {
 });
 
 const origins = new Origins(files);
-const counter = new BlktraceCounter();
+const fileIndex = new Map(files.map((f, i) => [f, i]));
+const where = { file: '', offset: 0 };
+// Records and problems as rows, with their original file and offset (the parser's evidence).
+const writer = new BlkRowWriter((offset, out) => {
+  if (!origins.locate(offset, where)) return false;
+  out.file = fileIndex.get(where.file) ?? -1;
+  out.offset = where.offset;
+  return out.file >= 0;
+});
+const counter = new BlktraceCounter(writer);
 let offset = 0;
 try {
   for await (const c of mergeChunks(files, origins)) {
@@ -35,10 +45,12 @@ try {
     }
     while (credit <= 0) await new Promise<void>((r) => (wake = r));
     credit--;
-    const msg: MergeMessage = { kind: 'chunk', buf, len: c.length, origin: origins.newest! };
-    port.postMessage(msg, [buf]);
+    const rows = writer.take();
+    const msg: MergeMessage = { kind: 'chunk', buf, len: c.length, origin: origins.newest!, rows };
+    port.postMessage(msg, [buf, rows.rows.buffer as ArrayBuffer]);
   }
-  port.postMessage({ kind: 'stats', counts: counter.end() } satisfies MergeMessage);
+  const counts = counter.end();
+  port.postMessage({ kind: 'stats', counts, tail: writer.take() } satisfies MergeMessage);
   port.postMessage({ kind: 'end' } satisfies MergeMessage);
 } catch (e) {
   const msg: MergeMessage = e instanceof InputError ? { kind: 'error', file: e.file, message: e.message } : { kind: 'error', message: e instanceof Error ? e.message : String(e) };

@@ -14,6 +14,7 @@ import { fileSource, stdinSource, InputError, describeFsError, type InputSource 
 import { HDR, magicAt, resync, timeAt } from '../../parsers/linux-block/blk-io-trace.js';
 import { MERGED_ORIGINS, type MergedStream } from '../../parsers/linux-block/origins.js';
 import type { BlkCounts } from '../../parsers/linux-block/events.js';
+import type { BlkRows } from '../../parsers/blktrace.js';
 
 const PER_CPU = /^(.*)\.blktrace\.(\d+)$/;
 const OUT_CHUNK = 256 * 1024;
@@ -195,11 +196,32 @@ export interface OriginChunk {
 
 export class Origins implements MergedStream {
   workerStats?: { counts?: BlkCounts };
+  /** Rows mode (the worker decodes): row sets with the stream offset their chunk ends at. */
+  rows?: { end: number; set: BlkRows }[];
+  private rowsLost = false;
+
+  pushRows(end: number, set: BlkRows): void {
+    const q = this.rows!;
+    q.push({ end, set });
+    // Nobody takes them when the input turned out not to be blktrace: stay bounded.
+    if (q.length > 64) {
+      q.shift();
+      this.rowsLost = true;
+    }
+  }
+
+  takeRows(end: number): BlkRows[] {
+    if (this.rowsLost) throw new Error('blktrace merge: decoded rows were dropped before the parser took them');
+    const q = this.rows!;
+    const out: BlkRows[] = [];
+    while (q.length > 0 && q[0]!.end <= end) out.push(q.shift()!.set);
+    return out;
+  }
   private chunks: OriginChunk[] = [];
   private cur = 0;
   /** The chunk added last (the worker sends it with its bytes). */
   newest: OriginChunk | undefined;
-  constructor(private readonly files: string[]) {}
+  constructor(readonly files: string[]) {}
 
   add(start: number, end: number, at: number[], file: number[], off: number[]): void {
     this.addChunk({ start, end, at: Float64Array.from(at), file: Uint16Array.from(file), off: Float64Array.from(off), n: at.length });
@@ -326,8 +348,8 @@ function workerScript(): URL | undefined {
 
 /** A message from the merge worker. */
 export type MergeMessage =
-  | { kind: 'chunk'; buf: ArrayBuffer; len: number; origin: OriginChunk }
-  | { kind: 'stats'; counts: BlkCounts }
+  | { kind: 'chunk'; buf: ArrayBuffer; len: number; origin: OriginChunk; rows: BlkRows }
+  | { kind: 'stats'; counts: BlkCounts; tail: BlkRows }
   | { kind: 'error'; file?: string; message: string }
   | { kind: 'end' };
 
@@ -336,8 +358,11 @@ export const WORKER_CREDIT = 8;
 
 async function* mergeOnWorker(script: URL, files: string[], origins: Origins): AsyncGenerator<Buffer> {
   const worker = new Worker(script, { workerData: { files } });
-  // The worker counts blkparse's and btt's statistics too; the parser (made after the first chunks) skips them.
+  // The worker decodes the records and counts blkparse's and btt's statistics too; the parser (made after the
+  // first chunks) takes its rows instead of decoding and skips the statistics.
   origins.workerStats = {};
+  origins.rows = [];
+  let end = 0;
   const queue: MergeMessage[] = [];
   let wake: (() => void) | undefined;
   let failure: Error | undefined;
@@ -370,10 +395,13 @@ async function* mergeOnWorker(script: URL, files: string[], origins: Origins): A
       if (m.kind === 'stats') {
         // Filled in place: the parser holds this object since it was made.
         if (origins.workerStats) origins.workerStats.counts = m.counts;
+        origins.pushRows(Infinity, m.tail);
         continue;
       }
       if (m.kind === 'error') throw new InputError(m.file ?? files[0]!, m.message);
       origins.addChunk(m.origin);
+      end += m.len;
+      origins.pushRows(end, m.rows);
       worker.postMessage(1);
       yield Buffer.from(m.buf, 0, m.len);
     }
