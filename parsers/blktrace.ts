@@ -147,7 +147,7 @@ export function blkparseLine(ev: BlkEvent): string {
  * only when someone reads it). One object per record instead of an event plus an evidence object.
  */
 class RecordEvent implements BlkEvent, Evidence {
-  comm: string | undefined;
+  comm: string | undefined = undefined;
   newSector: number | undefined = undefined;
   depth: number | undefined = undefined;
   fromDev: string | undefined = undefined;
@@ -168,6 +168,46 @@ class RecordEvent implements BlkEvent, Evidence {
     public file: string,
     public offset: number,
   ) {}
+
+  /** The same members again (a reused object, statistics only). */
+  fill(
+    time: number,
+    dev: string,
+    cpu: number,
+    pid: number,
+    action: BlkAction,
+    rwbs: string,
+    sector: number,
+    sectors: number,
+    bytes: number,
+    write: boolean,
+    error: number,
+    seq: number,
+    pc: boolean,
+    file: string,
+    offset: number,
+  ): this {
+    this.time = time;
+    this.dev = dev;
+    this.cpu = cpu;
+    this.pid = pid;
+    this.action = action;
+    this.rwbs = rwbs;
+    this.sector = sector;
+    this.sectors = sectors;
+    this.bytes = bytes;
+    this.write = write;
+    this.error = error;
+    this.seq = seq;
+    this.pc = pc;
+    this.file = file;
+    this.offset = offset;
+    this.comm = undefined;
+    this.newSector = undefined;
+    this.depth = undefined;
+    this.fromDev = undefined;
+    return this;
+  }
   get evidence(): Evidence {
     return this;
   }
@@ -238,7 +278,7 @@ const KIND_BAD = 2;
 
 /** A BlkTap that writes rows; `locate` names a stream offset's original file (index) and offset. */
 export class BlkRowWriter implements BlkTap {
-  private rows = new Float64Array(ROW * 1024);
+  private rows: Float64Array = new Float64Array(ROW * 1024);
   private n = 0;
   private reasons: string[] = [];
   private readonly where = { file: -1, offset: 0 };
@@ -288,10 +328,19 @@ export class BlkRowWriter implements BlkTap {
     this.reasons.push(reason);
   }
 
-  /** The rows written since the last take() (their buffer is handed over: a new one is used next). */
+  /** Buffers handed back by the rows' reader, used again before new ones are made. */
+  readonly pool: ArrayBuffer[] = [];
+
+  /** The rows written since the last take() (their buffer is handed over: the next comes from the pool). */
   take(): BlkRows {
     const out: BlkRows = { n: this.n, rows: this.rows.subarray(0, this.n * ROW), reasons: this.reasons };
-    this.rows = new Float64Array(Math.max(ROW * 1024, this.rows.length));
+    const want = Math.max(ROW * 1024, this.rows.length);
+    let next: Float64Array | undefined;
+    while (next === undefined && this.pool.length > 0) {
+      const b = this.pool.pop()!;
+      if (b.byteLength >= want * 8) next = new Float64Array(b);
+    }
+    this.rows = next ?? new Float64Array(want);
     this.n = 0;
     this.reasons = [];
     return out;
@@ -313,6 +362,13 @@ export class BlktraceDecoder {
 
   /** Sees every record framed and every problem met, in stream order (the merge worker writes them as rows). */
   tap: BlkTap | undefined;
+  /** Statistics only (see BlktraceCounter): an event object reused while `passes(time)` says nothing keeps it. */
+  private spare: RecordEvent | undefined;
+  private passes: ((time: number) => boolean) | undefined;
+  reuseEvents(passes: (time: number) => boolean): void {
+    this.spare = new RecordEvent(0, '', 0, 0, 'Q', '', 0, 0, 0, false, 0, 0, false, '', 0);
+    this.passes = passes;
+  }
 
   constructor(
     private readonly ctx: ParserContext,
@@ -579,23 +635,19 @@ export class BlktraceDecoder {
       file = this.where.file;
       at = this.where.offset;
     }
-    const ev = new RecordEvent(
-      (time - this.genesis) / 1e9,
-      devName(r.device),
-      r.cpu,
-      r.pid,
-      a,
-      rwbsOf(cat, bytes !== 0),
-      r.sectorHi * 4294967296 + r.sectorLo,
-      Math.floor(bytes / 512),
-      bytes,
-      (cat & TC_WRITE) !== 0,
-      r.error,
-      r.seq,
-      (cat & TC_PC) !== 0,
-      file,
-      at,
-    );
+    const t = (time - this.genesis) / 1e9;
+    const dev = devName(r.device);
+    const rwbs = rwbsOf(cat, bytes !== 0);
+    const sector = r.sectorHi * 4294967296 + r.sectorLo;
+    const sectors = Math.floor(bytes / 512);
+    const write = (cat & TC_WRITE) !== 0;
+    const pc = (cat & TC_PC) !== 0;
+    const spare = this.spare;
+    // Statistics only: one event object serves every record that goes straight through (nothing keeps it).
+    const ev =
+      spare !== undefined && this.passes!(t)
+        ? spare.fill(t, dev, r.cpu, r.pid, a, rwbs, sector, sectors, bytes, write, r.error, r.seq, pc, file, at)
+        : new RecordEvent(t, dev, r.cpu, r.pid, a, rwbs, sector, sectors, bytes, write, r.error, r.seq, pc, file, at);
     ev.comm = this.commOf(r.pid);
     if ((a === 'U' || a === 'T' || a === 'X') && pdu.length >= 8) {
       const v = BeU64.parse(pdu.subarray(0, 8)) as { hi: number; lo: number };
@@ -631,6 +683,11 @@ export class Reorderer {
     private readonly sink: (ev: BlkEvent) => void,
     private readonly window = REORDER_WINDOW,
   ) {}
+
+  /** Whether an event at `time` would go straight to the sink now (not held back). */
+  passes(time: number): boolean {
+    return !this.active && time >= this.last;
+  }
 
   push(ev: BlkEvent): void {
     if (!this.active) {
@@ -749,6 +806,7 @@ export class BlktraceCounter {
     this.order = new Reorderer((ev) => this.asm.count(ev));
     this.dec = new BlktraceDecoder(ctx, (ev) => this.order.push(ev), false);
     this.dec.tap = tap;
+    this.dec.reuseEvents((t) => this.order.passes(t));
   }
   chunk(buf: Buffer, offset: number): void {
     this.dec.chunk(buf, offset);

@@ -1049,7 +1049,7 @@ export class BlkAssembler {
     const err = ev.error ?? 0;
     if (err !== 0) req.info!.error = err;
     this.counters.completions!++;
-    this.ctx.emit({ kind: 'complete', key: req.key, status: err === 0 ? 'ok' : 'error', time: ev.time, evidence: ev.evidence });
+    this.ctx.emit({ kind: 'complete', key: req.key, status: err === 0 ? 'ok' : 'error', time: ev.time, evidence: ev.evidence, req });
   }
 
   private orphan(ev: BlkEvent): void {

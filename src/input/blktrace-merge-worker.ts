@@ -13,7 +13,9 @@ const port = parentPort!;
 const { files } = workerData as { files: string[] };
 let credit = WORKER_CREDIT;
 let wake: (() => void) | undefined;
-port.on('message', () => {
+port.on('message', (back: ArrayBuffer[]) => {
+  // One chunk taken: a credit, and the rows' buffers to write into again.
+  for (const b of back) writer.pool.push(b);
   credit++;
   const w = wake;
   wake = undefined;

@@ -214,9 +214,16 @@ export class Origins implements MergedStream {
     if (this.rowsLost) throw new Error('blktrace merge: decoded rows were dropped before the parser took them');
     const q = this.rows!;
     const out: BlkRows[] = [];
-    while (q.length > 0 && q[0]!.end <= end) out.push(q.shift()!.set);
+    while (q.length > 0 && q[0]!.end <= end) {
+      const set = q.shift()!.set;
+      out.push(set);
+      this.taken.push(set.rows.buffer as ArrayBuffer);
+    }
     return out;
   }
+
+  /** Buffers of the rows the parser has taken (and used by the time the next chunk is asked for). */
+  taken: ArrayBuffer[] = [];
   private chunks: OriginChunk[] = [];
   private cur = 0;
   /** The chunk added last (the worker sends it with its bytes). */
@@ -402,8 +409,11 @@ async function* mergeOnWorker(script: URL, files: string[], origins: Origins): A
       origins.addChunk(m.origin);
       end += m.len;
       origins.pushRows(end, m.rows);
-      worker.postMessage(1);
       yield Buffer.from(m.buf, 0, m.len);
+      // The parser is done with that chunk (it asks for the next): one more credit, and the rows' buffers back.
+      const back = origins.taken;
+      origins.taken = [];
+      worker.postMessage(back, back);
     }
   } finally {
     await worker.terminate();

@@ -100,7 +100,9 @@ export class Model {
         return;
       }
       case 'complete': {
-        const req = this.inflight.get(ev.key);
+        // The request named by the key: the one the parser hands over when it is still in the table under it.
+        const given = ev.req;
+        const req = given !== undefined && given.state === 'inflight' && given.key === ev.key ? given : this.inflight.get(ev.key);
         if (!req) {
           this.handle({ kind: 'orphan', id: ev.key, status: ev.status, time: ev.time, evidence: ev.evidence ? [ev.evidence] : [] });
           return;
