@@ -23,15 +23,8 @@ port.on('message', (back: ArrayBuffer[]) => {
 });
 
 const origins = new Origins(files);
-const fileIndex = new Map(files.map((f, i) => [f, i]));
-const where = { file: '', offset: 0 };
 // Records and problems as rows, with their original file and offset (the parser's evidence).
-const writer = new BlkRowWriter((offset, out) => {
-  if (!origins.locate(offset, where)) return false;
-  out.file = fileIndex.get(where.file) ?? -1;
-  out.offset = where.offset;
-  return out.file >= 0;
-});
+const writer = new BlkRowWriter((offset, out) => origins.locateIndex(offset, out));
 const counter = new BlktraceCounter(writer);
 let offset = 0;
 try {

@@ -252,6 +252,17 @@ export class Origins implements MergedStream {
   private last = 0;
 
   locate(offset: number, out: { file: string; offset: number }): boolean {
+    const w = this.at;
+    if (!this.locateIndex(offset, w)) return false;
+    out.file = this.files[w.file]!;
+    out.offset = w.offset;
+    return true;
+  }
+
+  private readonly at = { file: 0, offset: 0 };
+
+  /** locate() with the file as its index in `files`. */
+  locateIndex(offset: number, out: { file: number; offset: number }): boolean {
     const cs = this.chunks;
     if (cs.length === 0) return false;
     let k = this.cur < cs.length ? this.cur : 0;
@@ -276,7 +287,7 @@ export class Origins implements MergedStream {
     }
     this.cur = k;
     this.last = lo;
-    out.file = this.files[c.file[lo]!]!;
+    out.file = c.file[lo]!;
     out.offset = c.off[lo]! + (offset - at[lo]!);
     return true;
   }
