@@ -2,7 +2,9 @@
 # Benchmark: blkscope's full analysis of a generated blktrace (2 per-CPU files) vs blkparse and btt.
 # usage: bash bench/blktrace.sh [NREQ=1000000]   (needs `npm run build`; GNU time; blkparse/btt optional)
 # NREQ requests = NREQ*5 + 2*ceil(NREQ/8) events (1 M -> 5.25 M events, 252 MB), written by
-# ../shared/specs/anchors/tools/synth_blktrace.py to a temp dir. Each tool runs once, one after the other.
+# ../shared/specs/anchors/tools/synth_blktrace.py to a temp dir (synced and read once, so that every tool reads
+# it from the page cache). Each tool runs once, one after the other; ROUNDS=N (N > 1) then alternates
+# `blkscope analyze` and `blkparse -o /dev/null` N more times and prints the median wall times and their ratio.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nreq=${1:-1000000}
@@ -10,6 +12,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 python3 ../shared/specs/anchors/tools/synth_blktrace.py "$tmp/big" "$nreq" 2 > "$tmp/gen.txt"
 events=$(awk '/events:/{print $2}' "$tmp/gen.txt")
+sync
 bytes=$(cat "$tmp"/big.blktrace.* | wc -c)
 echo "input: $events events, $bytes bytes in 2 per-CPU files; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 n=0
@@ -32,3 +35,15 @@ else
 fi
 grep -E '^ *(Q2C|D2C) ' "$tmp/out.1" | head -2 | sed 's/^/blkscope: /' || true
 [ -f "$tmp/bttout.avg" ] && grep -E '^(Q2C|D2C)' "$tmp/bttout.avg" | sed 's/^/btt:      /' || true
+rounds=${ROUNDS:-1}
+if [ "$rounds" -gt 1 ] && command -v blkparse > /dev/null; then
+  a=(); b=()
+  for ((i = 0; i < rounds; i++)); do
+    /usr/bin/time -f '%e' -o "$tmp/t" node dist/src/cli/main.js analyze --max-findings 1000 "$tmp/big" > /dev/null 2>&1; a+=("$(cat "$tmp/t")")
+    /usr/bin/time -f '%e' -o "$tmp/t" blkparse -i "$tmp/big" -o /dev/null > /dev/null 2>&1; b+=("$(cat "$tmp/t")")
+  done
+  ma=$(printf '%s\n' "${a[@]}" | sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}')
+  mb=$(printf '%s\n' "${b[@]}" | sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}')
+  echo "alternating $rounds rounds: blkscope analyze ${a[*]} s; blkparse ${b[*]} s"
+  awk -v a="$ma" -v b="$mb" -v e="$events" 'BEGIN{ printf "median: blkscope analyze %.2f s (%.2f M events/s), blkparse %.2f s (%.2f M events/s): %.2fx blkparse\n", a, e/a/1e6, b, e/b/1e6, b/a }'
+fi
