@@ -42,7 +42,7 @@ describe('blktrace merge on a worker thread', () => {
     writeFileSync(join(dir, 'w.blktrace.0'), f0.subarray(0, f0.length - 20)); // truncated last record
     const cut = fileBytes(cpus[1]!.slice(0, 500)).length;
     writeFileSync(join(dir, 'w.blktrace.1'), Buffer.concat([f1.subarray(0, cut), Buffer.alloc(13, 0xee), f1.subarray(cut)]));
-    writeFileSync(join(dir, 'w.blktrace.2'), fileBytes(cpus[2]!));
+    writeFileSync(join(dir, 'w.blktrace.2'), fileBytes(cpus[2]!, false)); // big-endian (a trace from a BE host)
     const base = join(dir, 'w');
     const a = run('never', [base]);
     const b = run('always', [base]);
