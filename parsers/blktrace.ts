@@ -8,7 +8,9 @@
 // - rwbs is built as blkparse's fill_rwbs does: [F flush] D|W|R|N [F fua] [A] [S] [M].
 // - Times are made relative to the first record, as blkparse prints them.
 // Per-CPU files are merged by time before they reach this parser (src/input/blktrace-merge.ts).
-// Records are framed by hand; runs of complete records are decoded as one binary-parser batch.
+// Records are framed by hand; runs of complete records are decoded as one binary-parser batch. A big per-CPU
+// merge is decoded on the merge worker (src/input/blktrace-merge.ts): this parser then reads its rows (BlkRows)
+// and does the same with each record, and takes blkparse's and btt's statistics from the worker.
 import { Parser } from 'binary-parser';
 import type { BinaryFormatDef, BinaryParser, ParserContext } from './types.js';
 import type { Evidence } from '../src/model/types.js';

@@ -7,6 +7,9 @@
 // Records are framed by hand (magic, pdu_len: parsers/linux-block/blk-io-trace.ts). Garbage in a file is
 // passed through as it is (the parser reports it and resyncs); a truncated last record of a file is passed
 // at the very end. The parser names the real file and byte offset through MERGED_ORIGINS.
+// From WORKER_MIN_BYTES on, all of this runs on a worker thread (blktrace-merge-worker.ts), which also decodes the
+// records into rows of numbers and counts blkparse's and btt's statistics; the parser takes the rows and the
+// statistics from the stream's MERGED_ORIGINS entry instead of decoding and counting itself.
 import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { basename, dirname, join } from 'node:path';

@@ -110,7 +110,7 @@ export type ParsedEvent =
   /** A request enters the in-flight table (keyed by req.key). */
   | { kind: 'submit'; req: Request }
   /** A request completed: status as logged. */
-  | { kind: 'complete'; key: string; status?: string; time?: number; evidence?: Evidence; /** The request itself, as the parser submitted it (spares a lookup by key). */ req?: Request }
+  | { kind: 'complete'; key: string; status?: string; time?: number; evidence?: Evidence; /** The request itself, which the parser has submitted (spares the lookup by key while it is in flight under it). */ req?: Request }
   /** A request's record ended and the format logs no completion for it: it leaves the table without one. */
   | { kind: 'retire'; key: string }
   /** A completion for which no request is known. */

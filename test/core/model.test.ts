@@ -88,4 +88,23 @@ describe('model dispatch', () => {
     ]);
     expect(tally(m.findings)['never-completed/error']).toBe(2);
   });
+
+  it('a completion that hands over its request completes that request, and falls back to the key when renamed', () => {
+    const m = new Model([], {});
+    const x = req('write', 0, 8, { key: 'same' });
+    const y = req('write', 8, 8, { key: 'same' }); // same key while x is in flight: the model renames it
+    m.handle({ kind: 'submit', req: x });
+    m.handle({ kind: 'submit', req: y });
+    expect(y.key).toBe('same#1');
+    // A parser that read the key before the rename: the key no longer names y, so the table decides (x).
+    m.handle({ kind: 'complete', key: 'same', status: 'ok', time: 2, req: y });
+    expect([x.state, y.state]).toEqual(['completed', 'inflight']);
+    m.handle({ kind: 'complete', key: y.key, status: 'ok', time: 3, req: y });
+    expect(y.state).toBe('completed');
+    expect(y.latency).toBeUndefined(); // no submitTime
+    expect([...m.inflight.values()]).toEqual([]);
+    // Completed already: a second completion with the request is an orphan, as one by key would be.
+    m.handle({ kind: 'complete', key: y.key, status: 'ok', time: 4, req: y });
+    expect(m.stats.orphans).toBe(1);
+  });
 });
