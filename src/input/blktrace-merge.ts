@@ -12,6 +12,7 @@
 // statistics from the stream's MERGED_ORIGINS entry instead of decoding and counting itself.
 import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileSource, stdinSource, InputError, describeFsError, type InputSource } from './sources.js';
 import { HDR, magicAt, resync, timeAt } from '../../parsers/linux-block/blk-io-trace.js';
@@ -296,7 +297,7 @@ export class Origins implements MergedStream {
   }
 }
 
-/** Above this many bytes in all, the merge runs on a worker thread (its start-up costs ~30 ms). */
+/** Above this many bytes in all (and with two CPUs or more), the merge runs on a worker thread (its start-up costs ~30 ms). */
 const WORKER_MIN_BYTES = 16 * 1024 * 1024;
 
 export interface MergeOptions {
@@ -326,7 +327,9 @@ export function mergedBlktraceSource(files: string[], name: string, opts: MergeO
       checkFiles(files);
       const mode = opts.worker ?? workerFromEnv();
       const script = mode === false ? undefined : workerScript();
-      if (script && (mode === true || totalSize(files) >= WORKER_MIN_BYTES)) yield* mergeOnWorker(script, files, origins);
+      // 'auto': a big trace and a second CPU (on one CPU the worker would only add its own work).
+      const auto = mode === 'auto' && availableParallelism() >= 2 && totalSize(files) >= WORKER_MIN_BYTES;
+      if (script && (mode === true || auto)) yield* mergeOnWorker(script, files, origins);
       else yield* mergeChunks(files, origins);
     },
   };
