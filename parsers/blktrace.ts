@@ -34,7 +34,7 @@ import {
   magicAt,
   resync,
 } from './linux-block/blk-io-trace.js';
-import { MERGED_ORIGINS, type MergedStream, type OriginResolver } from './linux-block/origins.js';
+import { MERGED_ORIGINS, type OriginResolver, type WorkerFeed } from './linux-block/origins.js';
 
 export const BLKTRACE_ID = 'blktrace';
 /** Bytes decoded per binary-parser batch. */
@@ -221,25 +221,6 @@ class RecordEvent implements BlkEvent, Evidence {
   }
 }
 
-/** Evidence of one binary record; its text (the blkparse line) is made only when someone reads it. */
-class RecordEvidence implements Evidence {
-  #event: BlkEvent | undefined;
-  constructor(
-    public file: string,
-    public offset: number,
-  ) {}
-  attach(ev: BlkEvent): void {
-    this.#event = ev;
-  }
-  get text(): string | undefined {
-    return this.#event ? blkparseLine(this.#event) : undefined;
-  }
-  toJSON(): Evidence {
-    const t = this.text;
-    return t === undefined ? { file: this.file, offset: this.offset } : { file: this.file, offset: this.offset, text: t };
-  }
-}
-
 /** What a BlktraceDecoder's tap sees: each record framed (header fields as decoded) and each problem. */
 export interface BlkTap {
   record(r: TraceRecord, offset: number, le: boolean): void;
@@ -364,10 +345,13 @@ export class BlktraceDecoder {
 
   /** Sees every record framed and every problem met, in stream order (the merge worker writes them as rows). */
   tap: BlkTap | undefined;
-  /** Statistics only (see BlktraceCounter): an event object reused while `passes(time)` says nothing keeps it. */
+  /**
+   * Statistics only (see BlktraceCounter): no evidence is located (events carry file '' and offset 0), and one
+   * event object is reused while `passes(time)` says nothing keeps it.
+   */
   private spare: RecordEvent | undefined;
   private passes: ((time: number) => boolean) | undefined;
-  reuseEvents(passes: (time: number) => boolean): void {
+  statisticsOnly(passes: (time: number) => boolean): void {
     this.spare = new RecordEvent(0, '', 0, 0, 'Q', '', 0, 0, 0, false, 0, 0, false, '', 0);
     this.passes = passes;
   }
@@ -375,8 +359,6 @@ export class BlktraceDecoder {
   constructor(
     private readonly ctx: ParserContext,
     private readonly sink: (ev: BlkEvent) => void,
-    /** False: no evidence is located (statistics only, nothing is reported): file "" and offset 0. */
-    private readonly withEvidence = true,
   ) {
     this.origin = MERGED_ORIGINS.get(ctx.file);
   }
@@ -386,9 +368,10 @@ export class BlktraceDecoder {
   private rowFile = '';
   private rowOffset = 0;
 
+  /** Evidence of a problem or a message record (records are their own evidence: RecordEvent). */
   private evidence(offset: number): Evidence {
     this.locate(offset);
-    return new RecordEvidence(this.where.file, this.where.offset);
+    return { file: this.where.file, offset: this.where.offset };
   }
 
   /** The original file and offset of stream byte `offset`, into this.where. */
@@ -516,7 +499,6 @@ export class BlktraceDecoder {
    * in stream order). Records and problems are handled exactly as chunk() would, without framing or decoding here.
    */
   rows(buf: Buffer, offset: number, sets: BlkRows[], files: readonly string[]): void {
-    this.seen += buf.length;
     const r = this.scratch;
     for (const set of sets) {
       const rows = set.rows;
@@ -630,9 +612,10 @@ export class BlktraceDecoder {
       return;
     }
     const bytes = r.bytes >>> 0;
+    const spare = this.spare;
     let file = '';
     let at = 0;
-    if (this.withEvidence) {
+    if (spare === undefined) {
       this.locate(offset);
       file = this.where.file;
       at = this.where.offset;
@@ -644,7 +627,6 @@ export class BlktraceDecoder {
     const sectors = Math.floor(bytes / 512);
     const write = (cat & TC_WRITE) !== 0;
     const pc = (cat & TC_PC) !== 0;
-    const spare = this.spare;
     // Statistics only: one event object serves every record that goes straight through (nothing keeps it).
     const ev =
       spare !== undefined && this.passes!(t)
@@ -753,26 +735,22 @@ class BlktraceParser implements BinaryParser {
   private readonly asm: BlkAssembler;
   private readonly dec: BlktraceDecoder;
   private readonly order: Reorderer;
-  /** Set when the merge worker counts the statistics (src/input/blktrace-merge.ts). */
-  private readonly workerStats: { counts?: BlkCounts } | undefined;
-  /** Set when the merge worker decodes the records too (rows mode). */
-  private readonly stream: MergedStream | undefined;
+  /** Set when the merge runs on a worker (src/input/blktrace-merge.ts): it decodes the records and counts. */
+  private readonly feed: WorkerFeed | undefined;
   constructor(private readonly ctx: ParserContext) {
-    const stream = MERGED_ORIGINS.get(ctx.file);
-    if (stream?.rows) this.stream = stream;
-    this.workerStats = stream?.workerStats;
-    this.asm = new BlkAssembler(ctx, { format: BLKTRACE_ID, stats: this.workerStats === undefined });
+    this.feed = MERGED_ORIGINS.get(ctx.file)?.worker;
+    this.asm = new BlkAssembler(ctx, { format: BLKTRACE_ID, stats: this.feed === undefined });
     this.order = new Reorderer((ev) => this.asm.event(ev));
     this.dec = new BlktraceDecoder(ctx, (ev) => this.order.push(ev));
   }
   chunk(buf: Buffer, offset: number): void {
-    const s = this.stream;
-    if (s) this.dec.rows(buf, offset, s.takeRows!(offset + buf.length), s.files!);
+    const f = this.feed;
+    if (f) this.dec.rows(buf, offset, f.takeRows(offset + buf.length), f.files);
     else this.dec.chunk(buf, offset);
   }
   end(): void {
-    const s = this.stream;
-    if (s) this.dec.rowsEnd(s.takeRows!(Infinity), s.files!);
+    const f = this.feed;
+    if (f) this.dec.rowsEnd(f.takeRows(Infinity), f.files);
     else this.dec.end();
     this.order.end();
     if (this.dec.wallClock !== undefined) this.asm.traceStartEpoch = this.dec.wallClock;
@@ -785,7 +763,7 @@ class BlktraceParser implements BinaryParser {
         evidence: [],
       });
     }
-    if (this.workerStats?.counts) this.asm.setStats(this.workerStats.counts);
+    if (this.feed?.counts) this.asm.setStats(this.feed.counts);
     this.asm.end();
   }
   records(): number {
@@ -806,9 +784,9 @@ export class BlktraceCounter {
     const ctx: ParserContext = { file: '', options: {}, emit: () => undefined, malformed: () => undefined };
     this.asm = new BlkAssembler(ctx, { format: BLKTRACE_ID });
     this.order = new Reorderer((ev) => this.asm.count(ev));
-    this.dec = new BlktraceDecoder(ctx, (ev) => this.order.push(ev), false);
+    this.dec = new BlktraceDecoder(ctx, (ev) => this.order.push(ev));
     this.dec.tap = tap;
-    this.dec.reuseEvents((t) => this.order.passes(t));
+    this.dec.statisticsOnly((t) => this.order.passes(t));
   }
   chunk(buf: Buffer, offset: number): void {
     this.dec.chunk(buf, offset);

@@ -11,20 +11,19 @@ export interface OriginResolver {
   locate?(offset: number, out: { file: string; offset: number }): boolean;
 }
 
-/** A merged stream's entry: its origins, and the statistics when the merge worker counts them. */
+/** What the merge worker hands the parser besides the bytes: the records it decoded, and its statistics. */
+export interface WorkerFeed {
+  /** The rows of the stream up to byte `end`, in order (each chunk's, then the end's with Infinity). */
+  takeRows(end: number): BlkRows[];
+  /** The rows' file names, by index. */
+  readonly files: readonly string[];
+  /** blkparse's and btt's statistics over the merged records; set before the last chunk has been taken. */
+  counts?: BlkCounts;
+}
+
+/** A merged stream's entry: its origins, and the worker's feed when the merge runs on a worker. */
 export interface MergedStream extends OriginResolver {
-  /**
-   * Present when the merge runs on a worker that also counts blkparse's and btt's statistics over the merged
-   * records (the parser then skips counting them); `counts` arrives before the last chunk has been taken.
-   */
-  workerStats?: { counts?: BlkCounts };
-  /**
-   * Present when the merge worker decodes the records as well: the rows of the stream up to byte `end`, in order
-   * (the parser takes them with each chunk, then the end's with Infinity). `files` are the rows' file names.
-   */
-  rows?: unknown[];
-  takeRows?(end: number): BlkRows[];
-  files?: readonly string[];
+  worker?: WorkerFeed;
 }
 
 export const MERGED_ORIGINS = new Map<string, MergedStream>();

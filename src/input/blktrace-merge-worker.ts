@@ -11,6 +11,11 @@ import { BlkRowWriter, BlktraceCounter } from '../../parsers/blktrace.js';
 
 const port = parentPort!;
 const { files } = workerData as { files: string[] };
+const origins = new Origins(files);
+// Records and problems as rows, with their original file and offset (the parser's evidence).
+const writer = new BlkRowWriter((offset, out) => origins.locateIndex(offset, out));
+const counter = new BlktraceCounter(writer);
+
 let credit = WORKER_CREDIT;
 let wake: (() => void) | undefined;
 port.on('message', (back: ArrayBuffer[]) => {
@@ -21,11 +26,6 @@ port.on('message', (back: ArrayBuffer[]) => {
   wake = undefined;
   w?.();
 });
-
-const origins = new Origins(files);
-// Records and problems as rows, with their original file and offset (the parser's evidence).
-const writer = new BlkRowWriter((offset, out) => origins.locateIndex(offset, out));
-const counter = new BlktraceCounter(writer);
 let offset = 0;
 try {
   for await (const c of mergeChunks(files, origins)) {

@@ -16,7 +16,7 @@ import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileSource, stdinSource, InputError, describeFsError, type InputSource } from './sources.js';
 import { HDR, magicAt, resync, timeAt } from '../../parsers/linux-block/blk-io-trace.js';
-import { MERGED_ORIGINS, type MergedStream } from '../../parsers/linux-block/origins.js';
+import { MERGED_ORIGINS, type MergedStream, type WorkerFeed } from '../../parsers/linux-block/origins.js';
 import type { BlkCounts } from '../../parsers/linux-block/events.js';
 import type { BlkRows } from '../../parsers/blktrace.js';
 
@@ -198,25 +198,28 @@ export interface OriginChunk {
   n: number;
 }
 
-export class Origins implements MergedStream {
-  workerStats?: { counts?: BlkCounts };
-  /** Rows mode (the worker decodes): row sets with the stream offset their chunk ends at. */
-  rows?: { end: number; set: BlkRows }[];
-  private rowsLost = false;
+/** The worker's rows and statistics, queued until the parser takes them (src/input/blktrace-merge-worker.ts). */
+class RowFeed implements WorkerFeed {
+  counts?: BlkCounts;
+  /** Row sets with the stream offset their chunk ends at. */
+  private readonly queue: { end: number; set: BlkRows }[] = [];
+  private lost = false;
+  /** Buffers of the rows the parser has taken (done with by the time it asks for the next chunk). */
+  private taken: ArrayBuffer[] = [];
+  constructor(readonly files: readonly string[]) {}
 
-  pushRows(end: number, set: BlkRows): void {
-    const q = this.rows!;
-    q.push({ end, set });
+  push(end: number, set: BlkRows): void {
+    this.queue.push({ end, set });
     // Nobody takes them when the input turned out not to be blktrace: stay bounded.
-    if (q.length > 64) {
-      q.shift();
-      this.rowsLost = true;
+    if (this.queue.length > 64) {
+      this.queue.shift();
+      this.lost = true;
     }
   }
 
   takeRows(end: number): BlkRows[] {
-    if (this.rowsLost) throw new Error('blktrace merge: decoded rows were dropped before the parser took them');
-    const q = this.rows!;
+    if (this.lost) throw new Error('blktrace merge: decoded rows were dropped before the parser took them');
+    const q = this.queue;
     const out: BlkRows[] = [];
     while (q.length > 0 && q[0]!.end <= end) {
       const set = q.shift()!.set;
@@ -226,8 +229,17 @@ export class Origins implements MergedStream {
     return out;
   }
 
-  /** Buffers of the rows the parser has taken (and used by the time the next chunk is asked for). */
-  taken: ArrayBuffer[] = [];
+  /** The taken rows' buffers, to hand back to the worker. */
+  takeBuffers(): ArrayBuffer[] {
+    const b = this.taken;
+    this.taken = [];
+    return b;
+  }
+}
+
+export class Origins implements MergedStream {
+  /** Set while the merge runs on a worker. */
+  worker?: RowFeed;
   private chunks: OriginChunk[] = [];
   private cur = 0;
   /** The chunk added last (the worker sends it with its bytes). */
@@ -384,8 +396,8 @@ async function* mergeOnWorker(script: URL, files: string[], origins: Origins): A
   const worker = new Worker(script, { workerData: { files } });
   // The worker decodes the records and counts blkparse's and btt's statistics too; the parser (made after the
   // first chunks) takes its rows instead of decoding and skips the statistics.
-  origins.workerStats = {};
-  origins.rows = [];
+  const feed = new RowFeed(files);
+  origins.worker = feed;
   let end = 0;
   const queue: MergeMessage[] = [];
   let wake: (() => void) | undefined;
@@ -417,19 +429,18 @@ async function* mergeOnWorker(script: URL, files: string[], origins: Origins): A
       }
       if (m.kind === 'end') return;
       if (m.kind === 'stats') {
-        // Filled in place: the parser holds this object since it was made.
-        if (origins.workerStats) origins.workerStats.counts = m.counts;
-        origins.pushRows(Infinity, m.tail);
+        // Filled in place: the parser holds the feed since it was made.
+        feed.counts = m.counts;
+        feed.push(Infinity, m.tail);
         continue;
       }
       if (m.kind === 'error') throw new InputError(m.file ?? files[0]!, m.message);
       origins.addChunk(m.origin);
       end += m.len;
-      origins.pushRows(end, m.rows);
+      feed.push(end, m.rows);
       yield Buffer.from(m.buf, 0, m.len);
       // The parser is done with that chunk (it asks for the next): one more credit, and the rows' buffers back.
-      const back = origins.taken;
-      origins.taken = [];
+      const back = feed.takeBuffers();
       worker.postMessage(back, back);
     }
   } finally {

@@ -9,7 +9,6 @@ import { describeRequest, streamKey } from './util.js';
 const WRITE_OPS = new Set(['write', 'write-zeroes', 'discard']);
 const DATA_OPS = new Set(['read', 'write', 'write-zeroes', 'discard']);
 
-
 export const overlappingWrites: Rule = {
   meta: {
     id: 'overlapping-writes',
