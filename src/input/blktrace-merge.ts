@@ -336,38 +336,31 @@ export function mergedBlktraceSource(files: string[], name: string, opts: MergeO
   return {
     name,
     async *chunks() {
-      checkFiles(files);
+      const size = checkFiles(files);
       const mode = opts.worker ?? workerFromEnv();
       const script = mode === false ? undefined : workerScript();
       // 'auto': a big trace and a second CPU (on one CPU the worker would only add its own work).
-      const auto = mode === 'auto' && availableParallelism() >= 2 && totalSize(files) >= WORKER_MIN_BYTES;
+      const auto = mode === 'auto' && availableParallelism() >= 2 && size >= WORKER_MIN_BYTES;
       if (script && (mode === true || auto)) yield* mergeOnWorker(script, files, origins);
       else yield* mergeChunks(files, origins);
     },
   };
 }
 
-function checkFiles(files: string[]): void {
+/** Every file is there and not a directory (else an InputError naming it); their total size. */
+function checkFiles(files: string[]): number {
+  let size = 0;
   for (const f of files) {
     try {
-      if (statSync(f).isDirectory()) throw new InputError(f, 'is a directory');
+      const st = statSync(f);
+      if (st.isDirectory()) throw new InputError(f, 'is a directory');
+      size += st.size;
     } catch (e) {
       if (e instanceof InputError) throw e;
       throw new InputError(f, describeFsError(e));
     }
   }
-}
-
-function totalSize(files: string[]): number {
-  let n = 0;
-  for (const f of files) {
-    try {
-      n += statSync(f).size;
-    } catch {
-      // reported when read
-    }
-  }
-  return n;
+  return size;
 }
 
 /**
