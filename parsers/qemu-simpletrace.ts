@@ -19,7 +19,7 @@
 import { Parser } from 'binary-parser';
 import type { BinaryFormatDef, BinaryParser, ParserContext } from './types.js';
 import type { Evidence } from '../src/model/types.js';
-import { VirtioAssembler, type QemuEvent } from './qemu/events.js';
+import { ARG_FIELDS, bigPtrKey, clearFields, intArg, intOfNum, numArg, ptrKeyOf, VirtioAssembler, VirtioEvent, type EventKind } from './qemu/events.js';
 import { BUILTIN_SOURCE, builtinTraceEvents, loadTraceEventsCached, TraceEventsError, type TraceArg, type TraceEventDecl, type TraceEvents } from './qemu/trace-events.js';
 
 export const SIMPLETRACE_ID = 'qemu-simpletrace';
@@ -571,41 +571,131 @@ class RecordEvidence implements Evidence {
   }
 }
 
+/** Fills a VirtioEvent's argument fields straight from a record's argument bytes. */
+type Filler = (e: VirtioEvent, buf: Buffer, p: number, end: number) => void;
+
 /**
- * One record as a QemuEvent. Its evidence object is made on first use: the assembler reads it only for
- * records it keeps or reports (about half of a virtio + qcow2 trace's records are only counted).
+ * One event type's filler compiled to straight-line code (as compileArgDecoder): every field reset to absent,
+ * then each declared argument the rebuild reads (ARG_FIELDS) converted from its u64 halves or string, the
+ * others skipped. No argument object, no pointer text: pointers become pointer keys (their value below 2^53).
+ * The caller has checked that the arguments fit the record.
  */
-class RecordEvent implements QemuEvent {
-  readonly time: number;
-  readonly tid: number;
-  private readonly tsHi: number;
-  private readonly tsLo: number;
+function compileFiller(args: TraceArg[] | undefined): Filler {
+  let code = 'clearFields(e);\nlet lo = 0; let hi = 0; let len = 0;\n';
+  const done = new Set<string>();
+  for (const a of args ?? []) {
+    const m = Object.prototype.hasOwnProperty.call(ARG_FIELDS, a.name) ? ARG_FIELDS[a.name] : undefined;
+    // `s` wins over `dataplane` and a field is filled once (the first argument of that name), as `a.s ?? a.dataplane` did.
+    const use = m !== undefined && !done.has(m[0]) && !(a.name === 'dataplane' && args!.some((x) => x.name === 's'));
+    if (use) done.add(m[0]);
+    if (a.isString) {
+      code += 'len = (buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16)) + buf[p + 3] * 16777216;\n';
+      if (use) {
+        const [field, conv] = m;
+        const v = "stringArg(buf, p, end).bytes.toString('utf8')";
+        if (conv === 'str') code += `e.action = ${v};\n`;
+        else if (conv === 'ptr') code += `e.${field} = ptrKeyOf(${v});\n`;
+        else if (conv === 'int') code += `e.${field} = intArg(${v}) ?? NaN;\n`;
+        else code += `e.${field} = numArg(${v}) ?? NaN;\n`;
+      }
+      code += 'p += 4 + len;\n';
+      continue;
+    }
+    if (use) {
+      const [field, conv] = m;
+      code += 'lo = (buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16)) + buf[p + 3] * 16777216; hi = (buf[p + 4] | (buf[p + 5] << 8) | (buf[p + 6] << 16)) + buf[p + 7] * 16777216;\n';
+      switch (conv) {
+        case 'ptr':
+          code += `e.${field} = hi < 0x200000 ? hi * 4294967296 + lo : bigPtr(lo, hi);\n`;
+          break;
+        case 'num':
+          code += `e.${field} = hi * 4294967296 + lo;\n`;
+          break;
+        case 'int':
+          // A pointer-typed value went through its text before (intOfNum of the number); an integer as u64.
+          code += a.isPointer ? `e.${field} = intOfNum(hi * 4294967296 + lo);\n` : `e.${field} = hi < 0x200000 ? intOfNum(hi * 4294967296 + lo) : lo | 0;\n`;
+          break;
+        case 'hostoff':
+          code += `e.${field} = hi * 4294967296 + lo;\n`;
+          if (!a.isPointer) code += 'e.hostOffsetInvalid = lo === 0xffffffff && hi === 0xffffffff;\n';
+          break;
+        case 'str':
+          break;
+      }
+    }
+    code += 'p += 8;\n';
+  }
+  const factory = new Function('clearFields', 'stringArg', 'ptrKeyOf', 'intArg', 'numArg', 'intOfNum', 'bigPtr', `return function fill(e, buf, p, end) {\n${code}};`) as (
+    ...deps: unknown[]
+  ) => Filler;
+  return factory(clearFields, stringArg, ptrKeyOf, intArg, numArg, intOfNum, bigPtr);
+}
+
+/** Key of a pointer >= 2^53 (its text as the log backend prints it). */
+function bigPtr(lo: number, hi: number): number {
+  return bigPtrKey('0x' + hi.toString(16) + lo.toString(16).padStart(8, '0'));
+}
+
+/** What the analyze path keeps per event type: the assembler's kind and the filler (when it reads arguments). */
+interface TypeUse {
+  kind: EventKind;
+  fill: Filler | undefined;
+}
+
+/**
+ * The record being handed to the assembler, reused from record to record. Its evidence object (file, offset,
+ * and the text built from the decoded arguments) is made only when the assembler keeps it, from the record
+ * bytes it still holds while handle() runs.
+ */
+class RecordEvent extends VirtioEvent {
+  private t: EventType | undefined = undefined;
+  private buf: Buffer | undefined = undefined;
+  private argStart = 0;
+  private argEnd = 0;
+  private recOffset = 0;
+  private tsHi = 0;
+  private tsLo = 0;
+  private pid = 0;
   private ev: RecordEvidence | undefined = undefined;
-  constructor(
-    readonly name: string,
-    readonly args: Record<string, number | bigint | string>,
-    h: EventHeader,
-    private readonly file: string,
-    private readonly offset: number,
-  ) {
-    this.time = timeOf(h);
-    this.tid = h.pid;
-    this.tsHi = h.tsHi;
-    this.tsLo = h.tsLo;
+  constructor(private readonly file: string) {
+    super();
   }
 
-  get evidence(): Evidence {
-    return (this.ev ??= new RecordEvidence(this.file, this.offset, this.name, this.args, this.tsHi, this.tsLo, this.tid));
+  set(k: EventKind, t: EventType, h: EventHeader, buf: Buffer, argStart: number, argEnd: number, offset: number): void {
+    this.kind = k;
+    this.t = t;
+    this.buf = buf;
+    this.argStart = argStart;
+    this.argEnd = argEnd;
+    this.recOffset = offset;
+    this.tsHi = h.tsHi;
+    this.tsLo = h.tsLo;
+    this.pid = h.pid;
+    this.time = timeOf(h);
+    this.tid = h.pid;
+    this.ev = undefined;
+  }
+
+  /** Drop the record (its chunk must not be kept alive). */
+  release(): void {
+    this.buf = undefined;
+    this.ev = undefined;
+  }
+
+  override get evidence(): Evidence {
+    return (this.ev ??= new RecordEvidence(this.file, this.recOffset, this.t!.name, decodeArgs(this.t!, this.buf!, this.argStart, this.argEnd), this.tsHi, this.tsLo, this.pid));
   }
 }
 
 class SimpletraceParser implements BinaryParser {
   private readonly dec: SimpletraceDecoder | undefined;
   private readonly asm: VirtioAssembler;
+  private readonly rec: RecordEvent;
   private fileError = false;
 
   constructor(private readonly ctx: ParserContext) {
     this.asm = new VirtioAssembler(ctx, { format: SIMPLETRACE_ID });
+    this.rec = new RecordEvent(ctx.file);
     let te: TraceEvents | undefined;
     try {
       te = loadTraceEventsCached(ctx.options.traceEvents);
@@ -626,6 +716,7 @@ class SimpletraceParser implements BinaryParser {
     }
     const file = ctx.file;
     const asm = this.asm;
+    const rec = this.rec;
     this.dec = new SimpletraceDecoder(
       {
         event(t, h, buf, argStart, argEnd, fileOffset) {
@@ -642,15 +733,20 @@ class SimpletraceParser implements BinaryParser {
             });
             return;
           }
-          // Per type, once: does the assembler read this event's arguments (1) or only count it (2)?
-          let use = t.cache as number | undefined;
-          if (use === undefined) t.cache = use = asm.needsArgs(t.name) ? 1 : 2;
-          if (use === 2) {
-            asm.tick(t.name, h.pid);
+          // Per type, once: its kind, and a filler when the assembler reads its arguments (else it only counts it).
+          let use = t.cache as TypeUse | undefined;
+          if (use === undefined) {
+            const kind = asm.kind(t.name);
+            t.cache = use = { kind, fill: kind.needsArgs ? compileFiller(t.args) : undefined };
+          }
+          const fill = use.fill;
+          if (fill === undefined) {
+            asm.tick(use.kind, h.pid);
             return;
           }
-          const args = decodeArgs(t, buf, argStart, argEnd);
-          asm.event(new RecordEvent(t.name, args, h, file, fileOffset));
+          rec.set(use.kind, t, h, buf, argStart, argEnd, fileOffset);
+          fill(rec, buf, argStart, argEnd);
+          asm.handle(rec);
         },
         malformed(fileOffset, reason) {
           ctx.malformed({ file, offset: fileOffset }, reason);
@@ -662,6 +758,7 @@ class SimpletraceParser implements BinaryParser {
 
   chunk(buf: Buffer, offset: number): void {
     this.dec?.chunk(buf, offset);
+    this.rec.release();
   }
 
   end(): void {

@@ -1,6 +1,7 @@
 // QEMU trace events -> blkscope requests, for every QEMU trace backend (log text, simpletrace binary...).
-// A backend parser turns each record into a QemuEvent (event name + arguments named as in QEMU's
-// trace-events declarations) and feeds it to a VirtioAssembler, which rebuilds virtio-blk requests.
+// A backend parser turns each record into a VirtioEvent (the event's kind + the arguments the rebuild reads,
+// as numbers) and feeds it to a VirtioAssembler, which rebuilds virtio-blk requests. A backend that has an
+// argument object (named as in QEMU's trace-events declarations) hands it over as a QemuEvent instead.
 //
 // Facts used (see ../shared/specs/virtio/SPEC.md §1-2, §7 and ../shared/realtraces/README.md):
 // - `req` of virtio_blk_* equals `elem` of virtqueue_pop/fill: VirtIOBlockReq starts with its
@@ -22,7 +23,7 @@ import type { Evidence, Op, ParsedEvent, Request } from '../../src/model/types.j
 import { newRequest } from '../../src/model/request.js';
 import type { ParserContext } from '../types.js';
 
-/** One QEMU trace event, whatever backend it came from. Argument names follow trace-events declarations. */
+/** One QEMU trace event with its arguments as an object, whatever backend it came from. */
 export interface QemuEvent {
   name: string;
   args: Record<string, number | bigint | string>;
@@ -40,23 +41,60 @@ export interface VirtioAssemblerOptions {
   maxEvidence?: number;
 }
 
-const PTR_TEXT = new Map<number, string>();
+// ---- Pointers as numbers ------------------------------------------------------------------------
+// The rebuild keys its tables by pointer value. A pointer below 2^53 (every user-space address) is its own
+// number; larger ones (only in damaged or synthetic input) get a negative id through a bounded table. Text
+// ("0x55c2...", NULL "0x0") is made only for what is reported: request ids, devices, queues.
 
-/** Pointer argument as lower-case hex text ("0x55c2..."); NULL ("(nil)", 0) is "0x0". */
-export function ptrArg(v: number | bigint | string | undefined): string | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v === 'number') {
-    // Pointers repeat (QEMU reuses allocations): keep one string per value.
-    let t = PTR_TEXT.get(v);
-    if (t === undefined) {
-      if (PTR_TEXT.size >= 65536) PTR_TEXT.clear();
-      t = '0x' + v.toString(16);
-      PTR_TEXT.set(v, t);
-    }
-    return t;
+const PTR_TEXT = new Map<number, string>();
+const BIG_PTR_ID = new Map<string, number>();
+const BIG_PTR_TEXT: string[] = [];
+/** Distinct pointers >= 2^53 given an exact id; past that they are approximated by their double value. */
+const MAX_BIG_PTRS = 65536;
+
+/** The key of a pointer >= 2^53 written as lower-case hex without leading zeros ("0xffff..."). */
+export function bigPtrKey(text: string): number {
+  let id = BIG_PTR_ID.get(text);
+  if (id === undefined) {
+    if (BIG_PTR_TEXT.length >= MAX_BIG_PTRS) return Number(BigInt(text));
+    BIG_PTR_TEXT.push(text);
+    id = -BIG_PTR_TEXT.length;
+    BIG_PTR_ID.set(text, id);
   }
-  if (typeof v === 'string') return v === '(nil)' ? '0x0' : v.toLowerCase();
-  return '0x' + v.toString(16);
+  return id;
+}
+
+/** Pointer argument value (number, bigint or text as printed) -> pointer key; NaN when absent. */
+export function ptrKeyOf(v: number | bigint | string | undefined): number {
+  if (v === undefined) return NaN;
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return v <= 0x1fffffffffffffn && v >= 0n ? Number(v) : bigPtrKey('0x' + v.toString(16));
+  const s = v.toLowerCase();
+  if (s === '(nil)') return 0;
+  if (/^0x[0-9a-f]{1,16}$/.test(s)) return ptrKeyOf(BigInt(s));
+  return bigPtrKey(s);
+}
+
+/** Pointer key -> lower-case hex text ("0x55c2..."); one string per value. */
+export function ptrText(k: number): string {
+  if (k < 0) return BIG_PTR_TEXT[-k - 1]!;
+  let t = PTR_TEXT.get(k);
+  if (t === undefined) {
+    if (PTR_TEXT.size >= 65536) PTR_TEXT.clear();
+    t = '0x' + k.toString(16);
+    PTR_TEXT.set(k, t);
+  }
+  return t;
+}
+
+/** Pointer key -> text, undefined when absent (NaN). */
+function ptrOpt(k: number): string | undefined {
+  return k === k ? ptrText(k) : undefined;
+}
+
+/** NaN (absent) -> undefined. */
+function opt(x: number): number | undefined {
+  return x === x ? x : undefined;
 }
 
 /** Numeric argument as a number (bigints beyond 2^53 lose precision; sectors and lengths never get there). */
@@ -68,18 +106,86 @@ export function numArg(v: number | bigint | string | undefined): number | undefi
   return Number.isFinite(n) ? n : undefined;
 }
 
-/** Signed 32-bit argument (simpletrace stores ints as u64: 0xffff...fffb = -5). */
-function intArg(v: number | bigint | string | undefined): number | undefined {
+/** Signed 32-bit value of a numeric argument (simpletrace stores ints as u64: 0xffff...fffb = -5). */
+export function intOfNum(n: number): number {
+  return n > 0x7fffffff && n <= 0xffffffff ? n - 0x100000000 : n >= 2 ** 63 ? -1 : n;
+}
+
+/** Signed 32-bit argument. */
+export function intArg(v: number | bigint | string | undefined): number | undefined {
   if (typeof v === 'bigint') return Number(BigInt.asIntN(32, v));
   const n = numArg(v);
-  if (n === undefined) return undefined;
-  return n > 0x7fffffff && n <= 0xffffffff ? n - 0x100000000 : n >= 2 ** 63 ? -1 : n;
+  return n === undefined ? undefined : intOfNum(n);
 }
 
 /** virtio-blk status byte (virtio spec §5.2.6): 0 OK, 1 IOERR, 2 UNSUPP; zoned codes 3..6 kept raw. */
 export function virtioStatus(s: number): string {
   return s === 0 ? 'ok' : s === 1 ? 'error' : s === 2 ? 'unsupported' : String(s);
 }
+
+// ---- Event kinds --------------------------------------------------------------------------------
+
+// What the assembler does with an event, by name (one code per behaviour).
+const C_OTHER = 0; // not a virtio/host event: counted as unknown
+const C_HOST = 1; // host block-layer event: host I/O of the thread's request
+const C_NOTIFY_QUEUE = 2;
+const C_NOTIFY = 3;
+const C_COUNT_ONLY = 4; // virtqueue_alloc_element, virtqueue_flush
+const C_POP = 5;
+const C_HANDLE_READ = 6;
+const C_HANDLE_WRITE = 7;
+const C_HANDLE_ZONE = 8;
+const C_RW_COMPLETE = 9;
+const C_REQ_COMPLETE = 10;
+const C_FILL = 11;
+const C_MULTIREQ = 12;
+const C_SET_STATUS = 13;
+const C_DP_START = 14;
+const C_DP_STOP = 15;
+const C_BLK_CO = 16; // blk_co_preadv / blk_co_pwritev
+const C_HOST_RET = 17; // qcow2_writev_done_req, qcow2_l2_allocate_done, luring_process_completion
+const C_QCOW2_WRITEV_DATA = 18;
+const C_QCOW2_HANDLE_ALLOC = 19;
+const C_QCOW2_ADD_TASK = 20;
+const C_BDRV_PWRITEV_PART = 21;
+const C_BDRV_PWRITE_ZEROES = 22;
+/** Codes >= this are host events. */
+const FIRST_HOST_CODE = C_BLK_CO;
+
+const CODES = new Map<string, number>([
+  ['virtio_queue_notify', C_NOTIFY_QUEUE],
+  ['virtio_notify', C_NOTIFY],
+  ['virtio_notify_irqfd', C_NOTIFY],
+  ['virtqueue_alloc_element', C_COUNT_ONLY],
+  ['virtqueue_flush', C_COUNT_ONLY],
+  ['virtqueue_pop', C_POP],
+  ['virtio_blk_handle_read', C_HANDLE_READ],
+  ['virtio_blk_handle_write', C_HANDLE_WRITE],
+  ['virtio_blk_handle_zone_report', C_HANDLE_ZONE],
+  ['virtio_blk_handle_zone_mgmt', C_HANDLE_ZONE],
+  ['virtio_blk_handle_zone_reset_all', C_HANDLE_ZONE],
+  ['virtio_blk_handle_zone_append', C_HANDLE_ZONE],
+  ['virtio_blk_rw_complete', C_RW_COMPLETE],
+  ['virtio_blk_zone_report_complete', C_RW_COMPLETE],
+  ['virtio_blk_zone_mgmt_complete', C_RW_COMPLETE],
+  ['virtio_blk_zone_append_complete', C_RW_COMPLETE],
+  ['virtio_blk_req_complete', C_REQ_COMPLETE],
+  ['virtqueue_fill', C_FILL],
+  ['virtio_blk_submit_multireq', C_MULTIREQ],
+  ['virtio_set_status', C_SET_STATUS],
+  ['virtio_blk_data_plane_start', C_DP_START],
+  ['virtio_blk_data_plane_stop', C_DP_STOP],
+  ['blk_co_preadv', C_BLK_CO],
+  ['blk_co_pwritev', C_BLK_CO],
+  ['qcow2_writev_done_req', C_HOST_RET],
+  ['qcow2_l2_allocate_done', C_HOST_RET],
+  ['luring_process_completion', C_HOST_RET],
+  ['qcow2_writev_data', C_QCOW2_WRITEV_DATA],
+  ['qcow2_handle_alloc', C_QCOW2_HANDLE_ALLOC],
+  ['qcow2_add_task', C_QCOW2_ADD_TASK],
+  ['bdrv_co_pwritev_part', C_BDRV_PWRITEV_PART],
+  ['bdrv_co_pwrite_zeroes', C_BDRV_PWRITE_ZEROES],
+]);
 
 /** Host block-layer and image-format events: attached to a request or counted, never requests. */
 const HOST_PREFIXES = ['blk_', 'bdrv_', 'qcow2_', 'luring_', 'laio_', 'file_', 'thread_pool_', 'raw_', 'nvme_', 'qed_', 'vmdk_'];
@@ -88,68 +194,166 @@ function isHostEvent(name: string): boolean {
   return false;
 }
 
-/** Events the assembler understands (others are counted as unknown). */
-const KNOWN = new Set([
-  'virtqueue_alloc_element',
-  'virtqueue_pop',
-  'virtqueue_fill',
-  'virtqueue_flush',
-  'virtio_queue_notify',
-  'virtio_notify',
-  'virtio_notify_irqfd',
-  'virtio_set_status',
-  'virtio_blk_handle_read',
-  'virtio_blk_handle_write',
-  'virtio_blk_rw_complete',
-  'virtio_blk_req_complete',
-  'virtio_blk_submit_multireq',
-  'virtio_blk_data_plane_start',
-  'virtio_blk_data_plane_stop',
-  'virtio_blk_handle_zone_report',
-  'virtio_blk_handle_zone_mgmt',
-  'virtio_blk_handle_zone_reset_all',
-  'virtio_blk_handle_zone_append',
-  'virtio_blk_zone_report_complete',
-  'virtio_blk_zone_mgmt_complete',
-  'virtio_blk_zone_append_complete',
-]);
-
-const CLASS_KNOWN = 1;
-const CLASS_HOST = 2;
-const CLASS_OTHER = 3;
-/** Event name -> CLASS_*, so that each event costs one lookup instead of KNOWN.has + a prefix scan. */
-const NAME_CLASS = new Map<string, number>();
-function classOf(name: string): number {
-  let c = NAME_CLASS.get(name);
-  if (c === undefined) {
-    c = KNOWN.has(name) ? CLASS_KNOWN : isHostEvent(name) ? CLASS_HOST : CLASS_OTHER;
-    if (NAME_CLASS.size < 4096) NAME_CLASS.set(name, c);
-  }
-  return c;
+function codeOf(name: string): number {
+  return CODES.get(name) ?? (isHostEvent(name) ? C_HOST : C_OTHER);
 }
 
 /**
- * Events whose arguments the assembler reads. Every other event only counts (per name, and as host I/O of
- * the thread's current request) or sets per-thread context by its name: a backend may hand those to
- * VirtioAssembler.tick() without decoding their arguments or building an event.
+ * An event name as one assembler sees it: what it does with it, and its counter. Backends look a kind up once
+ * per event type (VirtioAssembler.kind) and hand it with every record of that type.
  */
-const ARG_EVENTS = new Set([
-  ...[...KNOWN].filter((n) => n !== 'virtqueue_alloc_element' && n !== 'virtqueue_flush'),
-  'blk_co_preadv',
-  'blk_co_pwritev',
-  'bdrv_co_pwritev_part',
-  'qcow2_writev_done_req',
-  'qcow2_l2_allocate_done',
-  'luring_process_completion',
-  'qcow2_writev_data',
-  'qcow2_handle_alloc',
-  'qcow2_add_task',
-]);
+export class EventKind {
+  /** Events of this name so far (the JSON stats' byEvent). */
+  n = 0;
+  readonly code: number;
+  /** handle() reads the event's arguments; when false, tick() does the same work without them. */
+  readonly needsArgs: boolean;
+  /** A qcow2_* event (context of the thread's next file-node write). */
+  readonly qcow2: boolean;
+  /** A qcow2 event after which a file-node write carries metadata tables (block/qcow2-cache.c, qcow2-cluster.c). */
+  readonly metadataWriter: boolean;
+  constructor(readonly name: string) {
+    const c = codeOf(name);
+    this.code = c;
+    this.needsArgs = c !== C_OTHER && c !== C_HOST && c !== C_COUNT_ONLY && c !== C_BDRV_PWRITE_ZEROES;
+    this.qcow2 = name.startsWith('qcow2_');
+    this.metadataWriter = name === 'qcow2_cache_entry_flush' || name === 'qcow2_l2_allocate_write_l2' || name === 'qcow2_l2_allocate_write_l1';
+  }
+}
+
+/**
+ * One record for VirtioAssembler.handle(), reused from record to record by the backend that fills it: the
+ * arguments the rebuild reads, as numbers (pointers as pointer keys; NaN = the event has no such argument).
+ * `evidence` is read only while handle() runs (a backend may build it then, from the record it still holds).
+ */
+export abstract class VirtioEvent {
+  kind: EventKind = NO_KIND;
+  time: number | undefined = undefined;
+  tid: number | undefined = undefined;
+  // pointers (keys)
+  vdev = NaN;
+  vq = NaN;
+  elem = NaN;
+  req = NaN;
+  dp = NaN;
+  bs = NaN;
+  blk = NaN;
+  // numbers
+  n = NaN;
+  inNum = NaN;
+  outNum = NaN;
+  sector = NaN;
+  nsectors = NaN;
+  len = NaN;
+  ret = NaN;
+  status = NaN;
+  isWrite = NaN;
+  start = NaN;
+  numReqs = NaN;
+  offset = NaN;
+  size = NaN;
+  val = NaN;
+  bytes = NaN;
+  flags = NaN;
+  op = NaN;
+  hostOffset = NaN;
+  /** host_offset is (uint64_t)-1 (qcow2_handle_alloc: no host cluster yet). */
+  hostOffsetInvalid = false;
+  action: string | undefined = undefined;
+  abstract get evidence(): Evidence;
+}
+const NO_KIND = new EventKind('');
+
+/**
+ * Which VirtioEvent field each trace-events argument name fills, and how its value converts: 'ptr' pointer
+ * key, 'num' number, 'int' signed 32-bit, 'hostoff' number + the (uint64_t)-1 flag, 'str' text.
+ */
+export const ARG_FIELDS: Readonly<Record<string, readonly [field: string, conv: 'ptr' | 'num' | 'int' | 'hostoff' | 'str']>> = {
+  vdev: ['vdev', 'ptr'],
+  vq: ['vq', 'ptr'],
+  elem: ['elem', 'ptr'],
+  req: ['req', 'ptr'],
+  s: ['dp', 'ptr'],
+  dataplane: ['dp', 'ptr'],
+  bs: ['bs', 'ptr'],
+  blk: ['blk', 'ptr'],
+  n: ['n', 'num'],
+  in_num: ['inNum', 'num'],
+  out_num: ['outNum', 'num'],
+  sector: ['sector', 'num'],
+  nsectors: ['nsectors', 'num'],
+  len: ['len', 'num'],
+  ret: ['ret', 'int'],
+  status: ['status', 'int'],
+  is_write: ['isWrite', 'num'],
+  start: ['start', 'num'],
+  num_reqs: ['numReqs', 'num'],
+  offset: ['offset', 'num'],
+  size: ['size', 'num'],
+  val: ['val', 'num'],
+  bytes: ['bytes', 'num'],
+  flags: ['flags', 'num'],
+  op: ['op', 'num'],
+  host_offset: ['hostOffset', 'hostoff'],
+  action: ['action', 'str'],
+};
+/** Every numeric field of VirtioEvent (reset to NaN before an event's own arguments are filled in). */
+export const NUM_FIELDS: readonly string[] = [...new Set(Object.values(ARG_FIELDS).filter(([, c]) => c !== 'str').map(([f]) => f))];
+
+const INV_OFFSET = 0xffffffffffffffffn;
+
+/** Set every argument field of a VirtioEvent to "absent" (straight-line code over the fixed field names). */
+export const clearFields = new Function('e', NUM_FIELDS.map((f) => `e.${f} = NaN;`).join(' ') + ' e.hostOffsetInvalid = false; e.action = undefined;') as (e: VirtioEvent) => void;
+
+/** A VirtioEvent filled from a QemuEvent's argument object. */
+class ObjectEvent extends VirtioEvent {
+  src: QemuEvent | undefined = undefined;
+  override get evidence(): Evidence {
+    return this.src!.evidence;
+  }
+  set(k: EventKind, q: QemuEvent): void {
+    this.kind = k;
+    this.src = q;
+    this.time = q.time;
+    this.tid = q.tid;
+    clearFields(this);
+    const self = this as unknown as Record<string, unknown>;
+    const a = q.args;
+    for (const name in a) {
+      const m = ARG_FIELDS[name];
+      if (!m) continue;
+      const v = a[name];
+      const [field, conv] = m;
+      // `s` wins over `dataplane`, as `a.s ?? a.dataplane` did.
+      if (field === 'dp' && name === 'dataplane' && a.s !== undefined) continue;
+      switch (conv) {
+        case 'ptr':
+          self[field] = ptrKeyOf(v);
+          break;
+        case 'num':
+          self[field] = numArg(v) ?? NaN;
+          break;
+        case 'int':
+          self[field] = intArg(v) ?? NaN;
+          break;
+        case 'hostoff':
+          self[field] = numArg(v) ?? NaN;
+          this.hostOffsetInvalid = typeof v === 'bigint' ? v === INV_OFFSET : v === 0xffffffffffffffff;
+          break;
+        case 'str':
+          this.action = typeof v === 'string' ? v : undefined;
+          break;
+      }
+    }
+  }
+}
 
 interface Pending {
   req: Request;
-  elem: string;
-  vq?: string;
+  elem: number;
+  /** In the open table (popped, not yet completed, reset or popped again). */
+  isOpen: boolean;
+  vq?: number;
   tid?: number;
   inNum?: number;
   outNum?: number;
@@ -173,31 +377,36 @@ interface HostIo {
   flags?: number;
 }
 
+/** A reset or dataplane stop waiting for its device to drain. */
+interface PendingReset {
+  vdev: string | undefined;
+  reason: 'reset' | 'stop';
+  time: number | undefined;
+  evidence: Evidence;
+}
+
 /** Host writes below this file offset are reported (the first cluster at qcow2's default 64 KiB cluster size). */
 const QCOW2_LOW_WRITE_LIMIT = 65536;
-/** qcow2 events after which a file-node write carries metadata tables (block/qcow2-cache.c, qcow2-cluster.c). */
-const METADATA_WRITERS = new Set(['qcow2_cache_entry_flush', 'qcow2_l2_allocate_write_l2', 'qcow2_l2_allocate_write_l1']);
-const INV_OFFSET = 0xffffffffffffffffn;
 
 export class VirtioAssembler {
   private readonly format: string;
   private readonly maxEvidence: number;
   /** Open (popped, not completed) requests by element pointer. */
-  private readonly open = new Map<string, Pending>();
+  private readonly open = new Map<number, Pending>();
   /** Generation counters per element pointer. */
-  private readonly gens = new Map<string, number>();
+  private readonly gens = new Map<number, number>();
   /** vq pointer -> device and queue index (virtio_queue_notify / virtio_notify). */
-  private readonly vqs = new Map<string, { vdev?: string; n?: number }>();
+  private readonly vqs = new Map<number, { vdev?: string; vdevKey: number; n?: number }>();
   /** dataplane pointer -> vdev (data_plane_start follows the device's set_status on the same thread). */
-  private readonly dataplanes = new Map<string, string>();
+  private readonly dataplanes = new Map<number, string>();
   private lastStatusVdev: string | undefined;
   private readonly devStatus = new Map<string, number>();
   /** Last completed element per pointer (for double completions). */
-  private readonly done = new Map<string, { key: string; device?: string }>();
+  private readonly done = new Map<number, { key: string; device?: string }>();
   /** Elements completed without a fill (a late fill is not a second completion). */
-  private readonly unfilled = new Map<string, boolean>();
+  private readonly unfilled = new Map<number, boolean>();
   /** Resets/stops traced while the device still had requests open, by vdev ('' = unknown device). */
-  private readonly pendingResets = new Map<string, { vdev: string | undefined; reason: 'reset' | 'stop'; ev: QemuEvent }[]>();
+  private readonly pendingResets = new Map<string, PendingReset[]>();
   /** Completed by req_complete, waiting for the fill that follows on the same thread. */
   private readonly awaitingFill = new Map<number, Pending>();
   /** The request a thread is working on (host I/O attribution). */
@@ -205,11 +414,14 @@ export class VirtioAssembler {
   /** Last merged batch per thread: the next blk_co_* is its submission. */
   private readonly lastBatch = new Map<number, Pending[]>();
   /** qcow2 file (protocol) nodes, learnt from the data write that follows qcow2_writev_data. */
-  private readonly fileNodes = new Set<string>();
+  private readonly fileNodes = new Set<number>();
   /** Last qcow2 event per thread (context of the next file-node write). */
-  private readonly lastQcow2 = new Map<number, { name: string; offset?: number }>();
-  /** Events per name (a mutable cell per name: one Map lookup per event). */
-  private readonly counts = new Map<string, { n: number }>();
+  private readonly lastQcow2 = new Map<number, { kind: EventKind; offset?: number }>();
+  /** Event kinds by name; `counted` lists them in the order they were first counted (byEvent's order). */
+  private readonly kinds = new Map<string, EventKind>();
+  private readonly counted: EventKind[] = [];
+  /** The event handed over by event() (QemuEvent objects). */
+  private readonly objectEvent = new ObjectEvent();
   private unknown = 0;
   /** virtqueue_pop events seen (0: the trace does not enable it). */
   private pops = 0;
@@ -224,119 +436,141 @@ export class VirtioAssembler {
     this.maxEvidence = opts.maxEvidence ?? 8;
   }
 
-  private count(name: string): void {
-    const c = this.counts.get(name);
-    if (c) c.n++;
-    else this.counts.set(name, { n: 1 });
-  }
-
-  /** Whether event() needs this event's arguments; when not, tick(name, tid) does the same work. */
-  needsArgs(name: string): boolean {
-    return ARG_EVENTS.has(name);
-  }
-
-  /** An event whose arguments are not needed (needsArgs false): counted as event() would, without building it. */
-  tick(name: string, tid: number): void {
-    this.events++;
-    const wait = this.awaitingFill.get(tid);
-    if (wait) {
-      this.awaitingFill.delete(tid);
-      this.finish(wait);
+  /** This assembler's kind for an event name (backends keep it per event type). */
+  kind(name: string): EventKind {
+    let k = this.kinds.get(name);
+    if (!k) {
+      k = new EventKind(name);
+      if (this.kinds.size < 65536) this.kinds.set(name, k);
     }
-    const cls = classOf(name);
-    this.count(name);
-    if (cls === CLASS_OTHER) this.unknown++;
-    else if (cls === CLASS_HOST) this.hostContext(name, tid);
+    return k;
   }
 
-  event(ev: QemuEvent): void {
+  private bump(k: EventKind): void {
+    if (k.n++ === 0) this.counted.push(k);
+  }
+
+  private count(name: string): void {
+    this.bump(this.kind(name));
+  }
+
+  /** Whether handle() needs this event's arguments; when not, tick(kind, tid) does the same work. */
+  needsArgs(name: string): boolean {
+    return this.kind(name).needsArgs;
+  }
+
+  /** An event whose arguments are not needed (kind.needsArgs false): counted as handle() would, without building it. */
+  tick(k: EventKind, tid: number): void {
+    this.events++;
+    if (this.awaitingFill.size > 0) {
+      const wait = this.awaitingFill.get(tid);
+      if (wait) {
+        this.awaitingFill.delete(tid);
+        this.finish(wait);
+      }
+    }
+    this.bump(k);
+    const c = k.code;
+    if (c === C_OTHER) this.unknown++;
+    else if (c === C_HOST || c >= FIRST_HOST_CODE) this.hostContext(k, tid);
+  }
+
+  /** An event as an argument object (names as in trace-events). */
+  event(q: QemuEvent): void {
+    const e = this.objectEvent;
+    e.set(this.kind(q.name), q);
+    this.handle(e);
+    e.src = undefined;
+  }
+
+  handle(ev: VirtioEvent): void {
     this.events++;
     const tid = ev.tid ?? 0;
-    const name = ev.name;
+    const k = ev.kind;
+    const code = k.code;
     // A req_complete waiting for its fill: anything else on that thread means no fill is traced.
-    const wait = this.awaitingFill.get(tid);
-    if (wait) {
-      this.awaitingFill.delete(tid);
-      if (name === 'virtqueue_fill' && ptrArg(ev.args.elem) === wait.elem) {
-        this.count(name);
-        this.finish(wait, ev);
-        return;
+    if (this.awaitingFill.size > 0) {
+      const wait = this.awaitingFill.get(tid);
+      if (wait) {
+        this.awaitingFill.delete(tid);
+        if (code === C_FILL && ev.elem === wait.elem) {
+          this.bump(k);
+          this.finish(wait, ev);
+          return;
+        }
+        this.finish(wait);
       }
-      this.finish(wait);
     }
-    const cls = classOf(name);
-    if (cls !== CLASS_KNOWN) {
-      if (cls === CLASS_HOST) this.host(ev, tid);
-      else {
-        this.unknown++;
-        this.count(name);
-      }
+    if (code === C_OTHER) {
+      this.unknown++;
+      this.bump(k);
       return;
     }
-    this.count(name);
-    const a = ev.args;
-    switch (name) {
-      case 'virtio_queue_notify': {
-        const vq = ptrArg(a.vq);
-        if (vq) {
+    if (code === C_HOST || code >= FIRST_HOST_CODE) {
+      this.host(ev, tid);
+      return;
+    }
+    this.bump(k);
+    switch (code) {
+      case C_NOTIFY_QUEUE: {
+        const vq = ev.vq;
+        if (vq === vq) {
           // Updated in place (one notify per request; nobody keeps the entry object).
           const q = this.vqs.get(vq);
+          const vdev = ev.vdev;
           if (q) {
-            q.vdev = ptrArg(a.vdev);
-            q.n = numArg(a.n);
-          } else this.vqs.set(vq, { vdev: ptrArg(a.vdev), n: numArg(a.n) });
+            if (!Object.is(q.vdevKey, vdev)) {
+              q.vdevKey = vdev;
+              q.vdev = ptrOpt(vdev);
+            }
+            q.n = opt(ev.n);
+          } else this.vqs.set(vq, { vdev: ptrOpt(vdev), vdevKey: vdev, n: opt(ev.n) });
         }
         return;
       }
-      case 'virtio_notify':
-      case 'virtio_notify_irqfd': {
-        const vq = ptrArg(a.vq);
-        if (vq && !this.vqs.has(vq)) this.vqs.set(vq, { vdev: ptrArg(a.vdev) });
+      case C_NOTIFY: {
+        const vq = ev.vq;
+        if (vq === vq && !this.vqs.has(vq)) this.vqs.set(vq, { vdev: ptrOpt(ev.vdev), vdevKey: ev.vdev, n: undefined });
         return;
       }
-      case 'virtqueue_alloc_element':
-      case 'virtqueue_flush':
+      case C_COUNT_ONLY:
         return;
-      case 'virtqueue_pop':
+      case C_POP:
         this.pops++;
-        this.pop(ev, tid);
+        if (ev.elem === ev.elem) this.pop(ev.elem, ev.vq, opt(ev.inNum), opt(ev.outNum), ev.tid, ev.time, ev.evidence, tid);
         return;
-      case 'virtio_blk_handle_read':
-      case 'virtio_blk_handle_write':
-        this.handleRw(ev, tid, name === 'virtio_blk_handle_write' ? 'write' : 'read');
+      case C_HANDLE_READ:
+        this.handleRw(ev, tid, 'read');
         return;
-      case 'virtio_blk_handle_zone_report':
-      case 'virtio_blk_handle_zone_mgmt':
-      case 'virtio_blk_handle_zone_reset_all':
-      case 'virtio_blk_handle_zone_append':
+      case C_HANDLE_WRITE:
+        this.handleRw(ev, tid, 'write');
+        return;
+      case C_HANDLE_ZONE:
         this.handleZone(ev, tid);
         return;
-      case 'virtio_blk_rw_complete':
-      case 'virtio_blk_zone_report_complete':
-      case 'virtio_blk_zone_mgmt_complete':
-      case 'virtio_blk_zone_append_complete': {
+      case C_RW_COMPLETE: {
         const p = this.find(ev);
         if (!p) return;
-        const ret = intArg(a.ret);
-        if (ret !== undefined) {
+        const ret = ev.ret;
+        if (ret === ret) {
           p.req.info!.ret = ret;
           if (ret < 0) p.req.info!.rwError = ret;
         }
         this.addEvidence(p, ev.evidence);
         return;
       }
-      case 'virtio_blk_req_complete':
+      case C_REQ_COMPLETE:
         this.reqComplete(ev, tid);
         return;
-      case 'virtqueue_fill':
+      case C_FILL:
         this.fill(ev);
         return;
-      case 'virtio_blk_submit_multireq':
+      case C_MULTIREQ:
         this.multireq(ev, tid);
         return;
-      case 'virtio_set_status': {
-        const vdev = ptrArg(a.vdev);
-        const val = numArg(a.val) ?? 0;
+      case C_SET_STATUS: {
+        const vdev = ptrOpt(ev.vdev);
+        const val = opt(ev.val) ?? 0;
         if (vdev) {
           this.lastStatusVdev = vdev;
           const prev = this.devStatus.get(vdev);
@@ -345,14 +579,14 @@ export class VirtioAssembler {
         }
         return;
       }
-      case 'virtio_blk_data_plane_start': {
-        const dp = ptrArg(a.s ?? a.dataplane);
-        if (dp && this.lastStatusVdev && !this.dataplanes.has(dp)) this.dataplanes.set(dp, this.lastStatusVdev);
+      case C_DP_START: {
+        const dp = ev.dp;
+        if (dp === dp && this.lastStatusVdev && !this.dataplanes.has(dp)) this.dataplanes.set(dp, this.lastStatusVdev);
         return;
       }
-      case 'virtio_blk_data_plane_stop': {
-        const dp = ptrArg(a.s ?? a.dataplane);
-        this.reset(dp ? this.dataplanes.get(dp) : undefined, 'stop', ev);
+      case C_DP_STOP: {
+        const dp = ev.dp;
+        this.reset(dp === dp ? this.dataplanes.get(dp) : undefined, 'stop', ev);
         return;
       }
     }
@@ -367,7 +601,7 @@ export class VirtioAssembler {
     for (const p of this.open.values()) if (!p.submitted) this.submit(p);
     this.settleResets(true);
     const data: Record<string, unknown> = {
-      qemu: { events: this.events, unknownEvents: this.unknown, merges: this.batches, byEvent: Object.fromEntries([...this.counts].map(([k, c]) => [k, c.n])) },
+      qemu: { events: this.events, unknownEvents: this.unknown, merges: this.batches, byEvent: Object.fromEntries(this.counted.map((k) => [k.name, k.n])) },
     };
     this.ctx.emit({
       kind: 'diag',
@@ -380,65 +614,55 @@ export class VirtioAssembler {
 
   // ---- request lifecycle -------------------------------------------------------------------------
 
-  private pop(ev: QemuEvent, tid: number): void {
-    const a = ev.args;
-    const elem = ptrArg(a.elem);
-    if (!elem) return;
-    const vq = ptrArg(a.vq);
-    if (this.pendingResets.size > 0) {
-      const dev = vq ? this.vqs.get(vq)?.vdev : undefined;
-      this.settleResets(true, dev ?? '');
-    }
+  private pop(elem: number, vqKey: number, inNum: number | undefined, outNum: number | undefined, evTid: number | undefined, time: number | undefined, evidence: Evidence, tid: number): void {
+    const vq = ptrOpt(vqKey);
+    const q = vqKey === vqKey ? this.vqs.get(vqKey) : undefined;
+    if (this.pendingResets.size > 0) this.settleResets(true, q?.vdev ?? '');
     const prev = this.open.get(elem);
     if (prev) {
       // Popped again while still in flight (double pop / use after free): the old one stays open in the
       // model (never completed); the new generation takes the pointer.
       if (!prev.submitted) this.submit(prev);
+      prev.isOpen = false;
     }
     this.unfilled.delete(elem);
     const gen = (this.gens.get(elem) ?? 0) + 1;
     this.gens.set(elem, gen);
-    const q = vq ? this.vqs.get(vq) : undefined;
-    const inNum = numArg(a.in_num);
-    const outNum = numArg(a.out_num);
     const info: Record<string, unknown> = { vq, inNum, outNum };
-    if (ev.tid !== undefined) info.tid = ev.tid;
-    const req: Request = newRequest({ key: '', id: elem, format: this.format, file: this.ctx.file, expectsCompletion: true, evidence: [ev.evidence], info });
+    if (evTid !== undefined) info.tid = evTid;
+    const id = ptrText(elem);
+    const req: Request = newRequest({ key: '', id, format: this.format, file: this.ctx.file, expectsCompletion: true, evidence: [evidence], info });
     if (q?.vdev) req.device = q.vdev;
     if (q?.n !== undefined) req.queue = q.n;
-    if (ev.time !== undefined) req.submitTime = ev.time;
-    req.key = `${this.ctx.file}|${elem}#${gen}`;
-    const p: Pending = { req, elem, vq, tid: ev.tid, inNum, outNum, submitted: false, handled: false, issued: false, hostIo: 0 };
+    if (time !== undefined) req.submitTime = time;
+    req.key = `${this.ctx.file}|${id}#${gen}`;
+    const p: Pending = { req, elem, isOpen: true, vq: vqKey === vqKey ? vqKey : undefined, tid: evTid, inNum, outNum, submitted: false, handled: false, issued: false, hostIo: 0 };
     this.open.set(elem, p);
     this.current.set(tid, p);
   }
 
   /** The open request an event names (req / elem pointer), or undefined (counted as unmatched). */
-  private find(ev: QemuEvent): Pending | undefined {
-    const ptr = ptrArg(ev.args.req ?? ev.args.elem);
-    if (!ptr) return undefined;
+  private find(ev: VirtioEvent): Pending | undefined {
+    const ptr = ev.req === ev.req ? ev.req : ev.elem;
+    if (ptr !== ptr) return undefined;
     const p = this.open.get(ptr);
-    if (p) {
-      const vdev = ptrArg(ev.args.vdev);
-      if (vdev && !p.req.device) p.req.device = vdev;
-    }
+    if (p && ev.vdev === ev.vdev && !p.req.device) p.req.device = ptrText(ev.vdev);
     return p;
   }
 
-  private handleRw(ev: QemuEvent, tid: number, op: Op): void {
+  private handleRw(ev: VirtioEvent, tid: number, op: Op): void {
     let p = this.find(ev);
     if (!p) {
       // No pop traced (trace started mid-run or virtqueue_pop not enabled): start the request here.
       this.count('handle-without-pop');
-      const elem = ptrArg(ev.args.req)!;
-      if (!elem) return;
-      this.pop({ name: 'virtqueue_pop', args: { elem }, time: ev.time, tid: ev.tid, evidence: ev.evidence }, tid);
+      const elem = ev.req;
+      if (elem !== elem) return;
+      this.pop(elem, NaN, undefined, undefined, ev.tid, ev.time, ev.evidence, tid);
       p = this.open.get(elem)!;
       p.req.evidence = [];
     }
-    const a = ev.args;
-    const sector = numArg(a.sector) ?? 0;
-    const nsectors = numArg(a.nsectors) ?? 0;
+    const sector = opt(ev.sector) ?? 0;
+    const nsectors = opt(ev.nsectors) ?? 0;
     const req = p.req;
     if (p.handled) this.count('handled-twice');
     p.handled = true;
@@ -453,58 +677,57 @@ export class VirtioAssembler {
     if (!p.submitted) this.submit(p);
   }
 
-  private handleZone(ev: QemuEvent, tid: number): void {
+  private handleZone(ev: VirtioEvent, tid: number): void {
     const p = this.find(ev);
     if (!p) {
       this.count('handle-without-pop');
       return;
     }
-    const a = ev.args;
     const req = p.req;
     p.handled = true;
-    req.op = ev.name === 'virtio_blk_handle_zone_append' ? 'zone-append' : 'zone';
-    req.sector = numArg(a.sector) ?? 0;
-    const len = numArg(a.len);
+    req.op = ev.kind.name === 'virtio_blk_handle_zone_append' ? 'zone-append' : 'zone';
+    req.sector = opt(ev.sector) ?? 0;
+    const len = opt(ev.len);
     if (len !== undefined) req.sectors = len;
     req.bytes = req.sectors * 512;
-    req.info!.zoneEvent = ev.name.slice('virtio_blk_handle_'.length);
-    if (a.op !== undefined) req.info!.zoneOp = numArg(a.op);
+    req.info!.zoneEvent = ev.kind.name.slice('virtio_blk_handle_'.length);
+    if (ev.op === ev.op) req.info!.zoneOp = ev.op;
     this.addEvidence(p, ev.evidence);
     this.current.set(tid, p);
     if (!p.submitted) this.submit(p);
   }
 
-  private reqComplete(ev: QemuEvent, tid: number): void {
-    const ptr = ptrArg(ev.args.req);
-    if (!ptr) return;
+  private reqComplete(ev: VirtioEvent, tid: number): void {
+    const ptr = ev.req;
+    if (ptr !== ptr) return;
     let p = this.open.get(ptr);
-    const status = intArg(ev.args.status) ?? 0;
+    const status = opt(ev.status) ?? 0;
     if (!p && this.pops === 0) {
       // virtqueue_pop not traced (e.g. `-trace virtio_blk_*`): a completion without handle_* is a request
       // whose op the trace does not tell (flush, discard, get-id...), not an orphan.
       this.count('complete-without-pop');
-      this.pop({ name: 'virtqueue_pop', args: { elem: ptr }, time: ev.time, tid: ev.tid, evidence: ev.evidence }, tid);
+      this.pop(ptr, NaN, undefined, undefined, ev.tid, ev.time, ev.evidence, tid);
       p = this.open.get(ptr)!;
       p.req.evidence = [];
       delete p.req.submitTime;
     }
     if (!p) {
-      this.orphan(ptr, ptrArg(ev.args.vdev), virtioStatus(status), ev);
+      this.orphan(ptr, ptrOpt(ev.vdev), virtioStatus(status), ev);
       return;
     }
-    const vdev = ptrArg(ev.args.vdev);
-    if (vdev && !p.req.device) p.req.device = vdev;
+    if (ev.vdev === ev.vdev && !p.req.device) p.req.device = ptrText(ev.vdev);
     p.status = status;
     p.completeTime = ev.time;
     p.completeEvidence = ev.evidence;
     this.open.delete(ptr);
+    p.isOpen = false;
     // The fill follows on the same thread when virtqueue_fill is traced.
     this.awaitingFill.set(tid, p);
   }
 
-  private fill(ev: QemuEvent): void {
-    const ptr = ptrArg(ev.args.elem);
-    if (!ptr) return;
+  private fill(ev: VirtioEvent): void {
+    const ptr = ev.elem;
+    if (ptr !== ptr) return;
     const p = this.open.get(ptr);
     if (!p) {
       // The fill of a request completed just before, separated from its req_complete by another thread's
@@ -518,14 +741,15 @@ export class VirtioAssembler {
     }
     // Fill without req_complete (virtio_blk_* not traced, or a request QEMU retired by itself).
     this.open.delete(ptr);
+    p.isOpen = false;
     p.completeTime = ev.time;
     this.finish(p, ev);
   }
 
-  private orphan(ptr: string, vdev: string | undefined, status: string | undefined, ev: QemuEvent): void {
+  private orphan(ptr: number, vdev: string | undefined, status: string | undefined, ev: VirtioEvent): void {
     const last = this.done.get(ptr);
     const device = vdev ?? last?.device;
-    const o: ParsedEvent = { kind: 'orphan', id: ptr, evidence: [ev.evidence] };
+    const o: ParsedEvent = { kind: 'orphan', id: ptrText(ptr), evidence: [ev.evidence] };
     if (device) o.device = device;
     if (status !== undefined) o.status = status;
     if (ev.time !== undefined) o.time = ev.time;
@@ -549,13 +773,13 @@ export class VirtioAssembler {
     if (p.submitted) return;
     this.guessOp(p, fillLen);
     const req = p.req;
-    if (req.device) req.key = `${this.ctx.file}|${req.device}|${p.elem}#${this.gens.get(p.elem) ?? 1}`;
-    if (req.device === undefined && p.vq) {
+    if (req.device) req.key = `${this.ctx.file}|${req.device}|${req.id}#${this.gens.get(p.elem) ?? 1}`;
+    if (req.device === undefined && p.vq !== undefined) {
       const q = this.vqs.get(p.vq);
       if (q?.vdev) req.device = q.vdev;
       if (q?.n !== undefined) req.queue = q.n;
     }
-    if (req.queue === undefined && p.vq) {
+    if (req.queue === undefined && p.vq !== undefined) {
       const q = this.vqs.get(p.vq);
       if (q?.n !== undefined) req.queue = q.n;
     }
@@ -564,11 +788,11 @@ export class VirtioAssembler {
   }
 
   /** Complete a request: after req_complete (+ the fill when traced), or a fill alone. */
-  private finish(p: Pending, fillEv?: QemuEvent): void {
+  private finish(p: Pending, fillEv?: VirtioEvent): void {
     const req = p.req;
     let fillLen: number | undefined;
     if (fillEv) {
-      fillLen = numArg(fillEv.args.len);
+      fillLen = opt(fillEv.len);
       if (fillLen !== undefined) req.info!.fillLen = fillLen;
       if (p.completeEvidence) this.addEvidence(p, p.completeEvidence);
       this.addEvidence(p, fillEv.evidence);
@@ -579,7 +803,7 @@ export class VirtioAssembler {
     if (!p.submitted) this.submit(p, fillLen);
     if (fillLen !== undefined && req.op === 'read') req.loggedBytes = fillLen - 1;
     if (p.hostIo > 0) req.info!.hostIo = p.hostIo;
-    const c: ParsedEvent = { kind: 'complete', key: req.key };
+    const c: ParsedEvent = { kind: 'complete', key: req.key, req };
     if (p.status !== undefined) c.status = virtioStatus(p.status);
     const t = p.completeTime ?? fillEv?.time;
     if (t !== undefined) c.time = t;
@@ -593,14 +817,13 @@ export class VirtioAssembler {
     if (p.req.evidence.length < this.maxEvidence) p.req.evidence.push(e);
   }
 
-  private multireq(ev: QemuEvent, tid: number): void {
-    const a = ev.args;
-    const vdev = ptrArg(a.vdev);
-    const isWrite = (numArg(a.is_write) ?? 0) !== 0;
-    const start = numArg(a.start) ?? 0;
-    const num = numArg(a.num_reqs) ?? 0;
-    const offset = numArg(a.offset) ?? 0;
-    const size = numArg(a.size) ?? 0;
+  private multireq(ev: VirtioEvent, tid: number): void {
+    const vdev = ptrOpt(ev.vdev);
+    const isWrite = (opt(ev.isWrite) ?? 0) !== 0;
+    const start = opt(ev.start) ?? 0;
+    const num = opt(ev.numReqs) ?? 0;
+    const offset = opt(ev.offset) ?? 0;
+    const size = opt(ev.size) ?? 0;
     // Candidates: requests of this device handled on this thread and not yet issued to the block layer,
     // in QEMU's order (sorted by sector, virtio-blk.c virtio_blk_submit_multireq: qsort by sector_num).
     const cands: Pending[] = [];
@@ -615,10 +838,11 @@ export class VirtioAssembler {
     const members = cands.slice(start, start + num);
     this.batches++;
     const batch = `${this.ctx.file}|${vdev ?? '?'}|${this.batches}`;
+    const evidence = ev.evidence;
     members.forEach((p, i) => {
       p.issued = true;
       p.req.info!.merge = { batch, index: i, numReqs: num, offset, size, found: members.length };
-      this.addEvidence(p, ev.evidence);
+      this.addEvidence(p, evidence);
     });
     if (members.length === 0) {
       this.ctx.emit({
@@ -628,7 +852,7 @@ export class VirtioAssembler {
         message: `virtio_blk_submit_multireq of ${num} requests at byte ${offset} matches no handled request`,
         data: { num, offset, size, isWrite },
         time: ev.time,
-        evidence: [ev.evidence],
+        evidence: [evidence],
       });
     }
     this.lastBatch.set(tid, members);
@@ -640,12 +864,13 @@ export class VirtioAssembler {
    * still open complete after the line. The epoch ends when they have drained, when the device pops again,
    * or when the trace ends: the reset event is emitted then, and requests still open at that point are lost.
    */
-  private reset(vdev: string | undefined, reason: 'reset' | 'stop', ev: QemuEvent): void {
+  private reset(vdev: string | undefined, reason: 'reset' | 'stop', ev: VirtioEvent): void {
     const key = vdev ?? '';
+    const r: PendingReset = { vdev, reason, time: ev.time, evidence: ev.evidence };
     const list = this.pendingResets.get(key);
-    if (list) list.push({ vdev, reason, ev });
-    else if (this.openFor(vdev) > 0) this.pendingResets.set(key, [{ vdev, reason, ev }]);
-    else this.emitReset(vdev, reason, ev);
+    if (list) list.push(r);
+    else if (this.openFor(vdev) > 0) this.pendingResets.set(key, [r]);
+    else this.emitReset(r);
   }
 
   private openFor(vdev: string | undefined): number {
@@ -660,45 +885,48 @@ export class VirtioAssembler {
       if (only !== undefined && key !== only && key !== '') continue;
       if (!force && this.openFor(list[0]!.vdev) > 0) continue;
       this.pendingResets.delete(key);
-      for (const r of list) this.emitReset(r.vdev, r.reason, r.ev);
+      for (const r of list) this.emitReset(r);
     }
   }
 
-  private emitReset(vdev: string | undefined, reason: 'reset' | 'stop', ev: QemuEvent): void {
+  private emitReset(r: PendingReset): void {
+    const vdev = r.vdev;
     // Requests of the device still open are lost: drop them from the pointer table (a later pop of the
     // pointer is a new request, not a double pop). The model keeps them in flight (never completed).
     for (const [elem, p] of this.open) {
       if (vdev !== undefined && p.req.device !== undefined && p.req.device !== vdev) continue;
       if (!p.submitted) this.submit(p);
       this.open.delete(elem);
+      p.isOpen = false;
     }
-    const r: ParsedEvent = { kind: 'reset', reason, evidence: [ev.evidence] };
-    if (vdev) r.device = vdev;
-    if (ev.time !== undefined) r.time = ev.time;
-    this.ctx.emit(r);
+    const e: ParsedEvent = { kind: 'reset', reason: r.reason, evidence: [r.evidence] };
+    if (vdev) e.device = vdev;
+    if (r.time !== undefined) e.time = r.time;
+    this.ctx.emit(e);
   }
 
   // ---- host block layer --------------------------------------------------------------------------
 
-  private host(ev: QemuEvent, tid: number): void {
-    const name = ev.name;
-    this.count(name);
-    const a = ev.args;
-    const bs = ptrArg(a.bs);
-    if (name === 'blk_co_preadv' || name === 'blk_co_pwritev') {
-      const offset = numArg(a.offset);
-      const bytes = numArg(a.bytes);
-      const flags = numArg(a.flags) ?? 0;
+  private host(ev: VirtioEvent, tid: number): void {
+    const k = ev.kind;
+    const name = k.name;
+    const code = k.code;
+    this.bump(k);
+    if (code === C_BLK_CO) {
+      const offset = opt(ev.offset);
+      const bytes = opt(ev.bytes);
+      const flags = opt(ev.flags) ?? 0;
+      const isWrite = name === 'blk_co_pwritev';
       const batch = this.lastBatch.get(tid);
       if (batch && batch.length > 0) {
         this.lastBatch.delete(tid);
         for (const p of batch) this.attach(p, { ev: name, offset, bytes, flags });
         return;
       }
-      const p = this.matchIssue(tid, offset, bytes, name === 'blk_co_pwritev');
+      const p = this.matchIssue(tid, offset, bytes, isWrite);
       if (p) {
         p.issued = true;
-        if (name === 'blk_co_pwritev' && flags & 0x2) p.zeroWrite = true;
+        if (isWrite && flags & 0x2) p.zeroWrite = true;
         if (!p.handled && flags & 0x2 && offset !== undefined && bytes !== undefined) {
           // WRITE_ZEROES has no handle_* event: its range is the block-layer request's (offset = sector * 512).
           p.req.sector = Math.floor(offset / 512);
@@ -709,16 +937,16 @@ export class VirtioAssembler {
       } else {
         // Block-backend I/O no virtio request asked for (e.g. QEMU's own probe read at start-up, flags 0x0):
         // a diag so that guest/host comparisons can show it (src/model/two-views.ts).
-        const d: ParsedEvent = { kind: 'diag', code: 'host-io', message: `${name} offset ${offset} bytes ${bytes} outside any virtio request`, data: { ev: name, blk: ptrArg(a.blk), offset, bytes, flags }, evidence: [ev.evidence] };
+        const d: ParsedEvent = { kind: 'diag', code: 'host-io', message: `${name} offset ${offset} bytes ${bytes} outside any virtio request`, data: { ev: name, blk: ptrOpt(ev.blk), offset, bytes, flags }, evidence: [ev.evidence] };
         if (ev.time !== undefined) d.time = ev.time;
         this.ctx.emit(d);
       }
       return;
     }
-    const curOpen = this.hostIoOfCurrent(name, tid);
-    if (name === 'qcow2_writev_done_req' || name === 'qcow2_l2_allocate_done' || name === 'luring_process_completion') {
-      const ret = intArg(a.ret);
-      if (ret !== undefined && ret < 0) {
+    const curOpen = this.hostIoOfCurrent(k, tid);
+    if (code === C_HOST_RET) {
+      const ret = ev.ret;
+      if (ret === ret && ret < 0) {
         const d: ParsedEvent = {
           kind: 'diag',
           code: 'io-error',
@@ -735,30 +963,30 @@ export class VirtioAssembler {
     let hostOffset: number | undefined;
     let kind: 'data' | 'metadata' | 'other' = 'data';
     const lastQ = this.lastQcow2.get(tid);
-    const lastQName = lastQ?.name;
-    if (name.startsWith('qcow2_')) {
+    const lastQKind = lastQ?.kind;
+    if (k.qcow2) {
       // The thread's entry is updated in place (one qcow2 event in three of a qcow2 trace: no object each).
-      this.setLastQcow2(tid, name, name === 'qcow2_writev_data' ? numArg(a.offset) : undefined);
-      if (name === 'qcow2_writev_data') hostOffset = numArg(a.offset);
-      else if (name === 'qcow2_handle_alloc') {
-        const h = a.host_offset;
-        if (!(typeof h === 'bigint' ? h === INV_OFFSET : h === 0xffffffffffffffff)) hostOffset = numArg(h);
-      } else if (name === 'qcow2_add_task') {
-        if (a.action === 'write') hostOffset = numArg(a.host_offset);
+      this.setLastQcow2(tid, k, code === C_QCOW2_WRITEV_DATA ? opt(ev.offset) : undefined);
+      if (code === C_QCOW2_WRITEV_DATA) hostOffset = opt(ev.offset);
+      else if (code === C_QCOW2_HANDLE_ALLOC) {
+        if (!ev.hostOffsetInvalid) hostOffset = opt(ev.hostOffset);
+      } else if (code === C_QCOW2_ADD_TASK) {
+        if (ev.action === 'write') hostOffset = opt(ev.hostOffset);
       }
-    } else if (name === 'bdrv_co_pwritev_part' && bs) {
-      const off = numArg(a.offset);
+    } else if (code === C_BDRV_PWRITEV_PART && ev.bs === ev.bs) {
+      const bs = ev.bs;
+      const off = opt(ev.offset);
       // The node qcow2 writes guest data to (same offset as qcow2_writev_data) is a qcow2 file node.
-      if (lastQ?.name === 'qcow2_writev_data' && lastQ.offset === off) this.fileNodes.add(bs);
+      if (lastQ?.kind.code === C_QCOW2_WRITEV_DATA && lastQ.offset === off) this.fileNodes.add(bs);
       else if (this.fileNodes.has(bs)) {
         hostOffset = off;
-        kind = lastQ && METADATA_WRITERS.has(lastQ.name) ? 'metadata' : 'other';
+        kind = lastQ && lastQ.kind.metadataWriter ? 'metadata' : 'other';
       }
       this.lastQcow2.delete(tid);
     }
     if (hostOffset !== undefined && hostOffset < QCOW2_LOW_WRITE_LIMIT) {
-      const data: Record<string, unknown> = { via: name, kind, hostOffset, bytes: numArg(a.bytes), bs };
-      if (lastQName !== undefined && kind !== 'data') data.after = lastQName;
+      const data: Record<string, unknown> = { via: name, kind, hostOffset, bytes: opt(ev.bytes), bs: ptrOpt(ev.bs) };
+      if (lastQKind !== undefined && kind !== 'data') data.after = lastQKind.name;
       if (curOpen) {
         data.requestKey = curOpen.req.key;
         data.requestOp = curOpen.req.op;
@@ -781,33 +1009,33 @@ export class VirtioAssembler {
    * A host event (not blk_co_*) counts as host I/O of the request the thread is working on, while that request
    * is still open; bdrv_co_pwrite_zeroes before any handle_* marks a WRITE_ZEROES. Returns that request.
    */
-  private hostIoOfCurrent(name: string, tid: number): Pending | undefined {
+  private hostIoOfCurrent(k: EventKind, tid: number): Pending | undefined {
     const cur = this.current.get(tid);
-    if (!cur || this.open.get(cur.elem) !== cur) return undefined;
+    if (!cur || !cur.isOpen) return undefined;
     cur.hostIo++;
-    if (name === 'bdrv_co_pwrite_zeroes' && !cur.handled) cur.zeroWrite = true;
+    if (k.code === C_BDRV_PWRITE_ZEROES && !cur.handled) cur.zeroWrite = true;
     return cur;
   }
 
   /** The thread's last qcow2 event (context of its next file-node write), updated in place. */
-  private setLastQcow2(tid: number, name: string, offset: number | undefined): void {
+  private setLastQcow2(tid: number, k: EventKind, offset: number | undefined): void {
     const lastQ = this.lastQcow2.get(tid);
     if (lastQ) {
-      lastQ.name = name;
+      lastQ.kind = k;
       lastQ.offset = offset;
-    } else this.lastQcow2.set(tid, { name, offset });
+    } else this.lastQcow2.set(tid, { kind: k, offset });
   }
 
-  /** host() for an event outside ARG_EVENTS (already counted): what it does without arguments. */
-  private hostContext(name: string, tid: number): void {
-    this.hostIoOfCurrent(name, tid);
-    if (name.startsWith('qcow2_')) this.setLastQcow2(tid, name, undefined);
+  /** host() for an event whose arguments are not needed (already counted): what it does without them. */
+  private hostContext(k: EventKind, tid: number): void {
+    this.hostIoOfCurrent(k, tid);
+    if (k.qcow2) this.setLastQcow2(tid, k, undefined);
   }
 
   /** The request a blk_co_* submission belongs to: same thread, not yet issued, offset = sector*512. */
   private matchIssue(tid: number, offset: number | undefined, bytes: number | undefined, write: boolean): Pending | undefined {
     const cur = this.current.get(tid);
-    if (cur && !cur.issued && this.open.get(cur.elem) === cur) {
+    if (cur && !cur.issued && cur.isOpen) {
       if (!cur.handled) return cur; // flush/discard/write-zeroes: no handle_* event
       if (cur.req.sector * 512 === offset && cur.req.bytes === bytes) return cur;
     }

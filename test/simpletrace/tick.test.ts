@@ -25,7 +25,7 @@ function assemble(data: Buffer, tick: boolean): { events: ParsedEvent[]; ticked:
         if (t.dropped) return;
         if (tick && !asm.needsArgs(t.name)) {
           ticked++;
-          asm.tick(t.name, h.pid);
+          asm.tick(asm.kind(t.name), h.pid);
           return;
         }
         const ev: QemuEvent = { name: t.name, args: decodeArgs(t, buf, a, e), time: timeOf(h), tid: h.pid, evidence: { file: 'trace', offset } };
