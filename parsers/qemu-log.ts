@@ -9,7 +9,7 @@ import type { LineRecord, PatternMatch, TextFormatDef, TextParser, ParserContext
 import type { Evidence } from '../src/model/types.js';
 import { evidenceOf } from './match.js';
 import { compileDecl, compileScanner, matchTemplate, type CompiledScan, type Template } from './qemu/decl.js';
-import { VirtioAssembler, type QemuEvent } from './qemu/events.js';
+import { compileArgsFiller, VirtioAssembler, VirtioEvent, type ArgsFiller, type EventKind } from './qemu/events.js';
 
 /** Declarations whose arguments blkscope reads or whose layout it checks. Others are accepted as unknown events. */
 const DECLS = [
@@ -70,11 +70,17 @@ interface Variant {
   t: Template;
   /** The layout compiled to code: scans the body and builds the args object with one fixed shape per variant. */
   scan: CompiledScan;
+  /** The args object's values into the assembler's event fields (compiled per layout). */
+  fill: ArgsFiller;
+  /** Its event's index in SPECS. */
+  spec: number;
 }
 
 interface EventSpec {
   /** The event name as a constant (internalised) string. */
   name: string;
+  /** Index in SPECS (a parser keeps its assembler's EventKind per spec). */
+  index: number;
   variants: Variant[];
 }
 
@@ -83,8 +89,9 @@ for (const d of DECLS) {
   const t = compileDecl(d);
   if (!t) throw new Error(`qemu-log: bad declaration ${d}`);
   let s = SPECS.get(t.name);
-  if (!s) SPECS.set(t.name, (s = { name: t.name, variants: [] }));
-  s.variants.push({ t, scan: compileScanner(t) });
+  if (!s) SPECS.set(t.name, (s = { name: t.name, index: SPECS.size, variants: [] }));
+  const names = t.parts.filter((p) => p.field !== undefined).map((p) => p.field!);
+  s.variants.push({ t, scan: compileScanner(t), fill: compileArgsFiller(names), spec: s.index });
 }
 
 function nameHash(s: string): number {
@@ -209,23 +216,34 @@ function matchSpec(spec: EventSpec, text: string, bodyStart: number, prefixEnd: 
 }
 
 
-/** A QemuEvent whose evidence (a detached copy of the line) is only made when the assembler keeps it. */
-class LineEvent implements QemuEvent {
-  private ev: Evidence | undefined;
-  constructor(
-    readonly name: string,
-    readonly args: Record<string, Value>,
-    readonly time: number | undefined,
-    readonly tid: number | undefined,
-    private readonly rec: LineRecord,
-  ) {}
-  get evidence(): Evidence {
-    return (this.ev ??= evidenceOf(this.rec));
+/**
+ * The line being handed to the assembler, reused from line to line. Its evidence (a detached copy of the line) is
+ * made only when the assembler keeps it, while handle() runs.
+ */
+class LineEvent extends VirtioEvent {
+  private rec: LineRecord | undefined = undefined;
+  private ev: Evidence | undefined = undefined;
+  set(k: EventKind, time: number | undefined, tid: number | undefined, rec: LineRecord): void {
+    this.kind = k;
+    this.time = time;
+    this.tid = tid;
+    this.rec = rec;
+    this.ev = undefined;
+  }
+  release(): void {
+    this.rec = undefined;
+    this.ev = undefined;
+  }
+  override get evidence(): Evidence {
+    return (this.ev ??= evidenceOf(this.rec!));
   }
 }
 
 class QemuLogParser implements TextParser {
   private readonly asm: VirtioAssembler;
+  private readonly ev = new LineEvent();
+  /** This assembler's kind per known event (SPECS index). */
+  private readonly kinds: (EventKind | undefined)[] = [];
   constructor(ctx: ParserContext) {
     this.asm = new VirtioAssembler(ctx, { format: 'qemu-log' });
   }
@@ -238,12 +256,32 @@ class QemuLogParser implements TextParser {
       if (!(again instanceof QemuMatch)) return;
       qm = again;
     }
-    this.asm.event(new LineEvent(qm.event, qm.args, qm.time, qm.tid, rec));
+    const asm = this.asm;
+    const v = qm.variant;
+    let k: EventKind;
+    if (v) k = this.kinds[v.spec] ??= asm.kind(qm.event);
+    else k = asm.kind(qm.event);
+    if (!k.needsArgs) {
+      asm.tick(k, qm.tid ?? 0);
+      return;
+    }
+    const e = this.ev;
+    e.set(k, qm.time, qm.tid, rec);
+    if (v) v.fill(e, qm.args);
+    else clearEvent(e);
+    asm.handle(e);
+    e.release();
   }
 
   end(): void {
     this.asm.end();
   }
+}
+
+/** An event without a layout (no arguments known): every field absent. */
+const EMPTY_FILL = compileArgsFiller([]);
+function clearEvent(e: VirtioEvent): void {
+  EMPTY_FILL(e, EMPTY);
 }
 
 const KNOWN_CORE = new Set(['virtqueue_pop', 'virtqueue_fill', 'virtio_blk_handle_read', 'virtio_blk_handle_write', 'virtio_blk_req_complete', 'virtio_blk_rw_complete', 'virtio_queue_notify', 'virtio_set_status', 'virtio_blk_data_plane_start', 'virtio_blk_data_plane_stop', 'blk_co_preadv', 'blk_co_pwritev']);
