@@ -1,0 +1,164 @@
+// The virtio rebuild reads arguments as numbers (pointers as their value, VirtioEvent fields). Two ways in must
+// agree with the plain one (an argument object per event, VirtioAssembler.event): the simpletrace parser's
+// compiled fillers, which read the record bytes, and the log parser's compiled fillers. Pointers too big for a
+// double (>= 2^53, only in damaged or synthetic input) must keep their exact identity and text.
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { SimpletraceDecoder, decodeArgs, qemuSimpletrace, timeOf } from '../../parsers/qemu-simpletrace.js';
+import { qemuLog } from '../../parsers/qemu-log.js';
+import { loadTraceEvents } from '../../parsers/qemu/trace-events.js';
+import { VirtioAssembler } from '../../parsers/qemu/events.js';
+import type { ParsedEvent } from '../../src/model/types.js';
+import type { LineRecord, ParserContext, PatternMatch } from '../../parsers/types.js';
+import { bufferSource } from '../../src/input/sources.js';
+import { analyzeSources } from '../helpers.js';
+import { TraceBuilder } from '../simpletrace/build.js';
+
+const R = join(dirname(new URL(import.meta.url).pathname), '../../../shared/realtraces');
+const TE = join(R, 'simpletrace/trace-events-all');
+const te = loadTraceEvents(TE)!;
+
+/** JSON of emitted events with evidence reduced to where it points (the two paths word their texts alike but build them apart). */
+function canon(events: ParsedEvent[]): string {
+  return JSON.stringify(events, (k, v: unknown) => {
+    if (k === 'evidence' && Array.isArray(v)) return v.map((e: { file: string; offset?: number; line?: number }) => [e.file, e.offset ?? e.line]);
+    if (k === 'evidence' && v && typeof v === 'object') return [(v as { file: string }).file, (v as { offset?: number }).offset];
+    return v;
+  });
+}
+
+function collector(): { ctx: ParserContext; events: ParsedEvent[] } {
+  const events: ParsedEvent[] = [];
+  return { events, ctx: { file: 'trace', options: { traceEvents: TE }, emit: (ev) => void events.push(ev), malformed: () => {} } };
+}
+
+/** Every record through decodeArgs and VirtioAssembler.event (an argument object each). */
+function viaObjects(data: Buffer): ParsedEvent[] {
+  const { ctx, events } = collector();
+  const asm = new VirtioAssembler(ctx, { format: 'qemu-simpletrace' });
+  const dec = new SimpletraceDecoder(
+    {
+      event(t, h, buf, a, e, offset) {
+        if (t.dropped) return;
+        asm.event({ name: t.name, args: decodeArgs(t, buf, a, e), time: timeOf(h), tid: h.pid, evidence: { file: 'trace', offset } });
+      },
+      malformed: () => {},
+    },
+    te,
+  );
+  dec.chunk(data, 0);
+  dec.end();
+  asm.end();
+  return events;
+}
+
+/** The simpletrace parser itself (compiled fillers over the record bytes, ticks for count-only records). */
+function viaParser(data: Buffer): ParsedEvent[] {
+  const { ctx, events } = collector();
+  const p = qemuSimpletrace.createParser(ctx);
+  for (let o = 0; o < data.length; o += 65536) p.chunk(data.subarray(o, o + 65536), o);
+  p.end();
+  return events.filter((e) => !(e.kind === 'diag' && e.code === 'trace-time-reversal'));
+}
+
+describe('compiled fillers agree with argument objects', () => {
+  for (const name of ['trace-simple.simpletrace', 'trace-long73M.simpletrace.xz']) {
+    it(`simpletrace parser on ${name}`, () => {
+      const raw = readFileSync(join(R, 'simpletrace', name));
+      const data = name.endsWith('.xz') ? execFileSync('xz', ['-dc'], { input: raw, maxBuffer: 1 << 28 }) : raw;
+      const a = viaObjects(data);
+      const b = viaParser(data);
+      expect(a.filter((e) => e.kind === 'submit').length).toBeGreaterThan(100);
+      expect(b.length).toBe(a.length);
+      expect(canon(b)).toBe(canon(a));
+    });
+  }
+
+  for (const name of ['run1-qcow2-none/host-trace.log', 'virtio-samples/qemu7.2-log-backend-stderr-no-timestamp.log']) {
+    it(`log parser on ${name}`, () => {
+      const lines = readFileSync(join(R, name), 'utf8').split('\n');
+      // The parser (compiled filler per layout) against the same matches as argument objects.
+      const one = collector();
+      const parser = qemuLog.createParser(one.ctx);
+      const two = collector();
+      const asm = new VirtioAssembler(two.ctx, { format: 'qemu-log' });
+      let used = 0;
+      lines.forEach((text, i) => {
+        const m = qemuLog.match!(text) as (PatternMatch & { event?: string; args?: Record<string, number | bigint | string>; tid?: number; time?: number }) | 'malformed' | null;
+        if (!m || m === 'malformed') return;
+        used++;
+        const rec: LineRecord = { file: 'trace', line: i + 1, text, raw: text };
+        parser.line(rec, m);
+        asm.event({ name: m.event!, args: m.args!, time: m.time, tid: m.tid, evidence: { file: 'trace', line: i + 1 } });
+      });
+      parser.end();
+      asm.end();
+      expect(used).toBeGreaterThan(100);
+      expect(one.events.filter((e) => e.kind === 'submit').length).toBeGreaterThan(10);
+      expect(canon(one.events)).toBe(canon(two.events));
+    });
+  }
+});
+
+describe('pointers of 2^53 and more', () => {
+  // Two elements that differ in their lowest bit: as doubles they would be one number.
+  const VDEV = 0xffff888000001000n;
+  const VQ = 0xffff888000002000n;
+  const ELEMS = [0xffff888000003000n, 0xffff888000003001n];
+  const hex = (v: bigint) => '0x' + v.toString(16);
+
+  function check(requests: { id: string; device?: string; state: string; op: string; sector: number }[]): void {
+    expect(requests.map((r) => r.id)).toEqual(ELEMS.map(hex));
+    for (const [i, r] of requests.entries()) {
+      expect(r.state).toBe('completed');
+      expect(r.device).toBe(hex(VDEV));
+      expect(r.op).toBe('read');
+      expect(r.sector).toBe(100 + i * 8);
+    }
+  }
+
+  it('simpletrace: two requests with their exact ids, both completed, nothing flagged', async () => {
+    const ids = ['virtio_queue_notify', 'virtqueue_pop', 'virtio_blk_handle_read', 'virtio_blk_rw_complete', 'virtio_blk_req_complete', 'virtqueue_fill'];
+    const b = new TraceBuilder(4);
+    ids.forEach((n, i) => b.mapping(i, n));
+    let ts = 1_000_000n;
+    const ev = (name: string, args: bigint[]) => b.event(ids.indexOf(name), (ts += 1000n), 77, args);
+    ev('virtio_queue_notify', [VDEV, 0n, VQ]);
+    // Both popped before either completes: the table must keep them apart.
+    ELEMS.forEach((e, i) => {
+      ev('virtqueue_pop', [VQ, e, 2n, 1n]);
+      ev('virtio_blk_handle_read', [VDEV, e, BigInt(100 + i * 8), 8n]);
+    });
+    for (const e of ELEMS) {
+      ev('virtio_blk_rw_complete', [VDEV, e, 0n]);
+      ev('virtio_blk_req_complete', [VDEV, e, 0n]);
+      ev('virtqueue_fill', [VQ, e, 4097n, 0n]);
+    }
+    const r = await analyzeSources([bufferSource('trace-big-ptr', b.build())], { traceEvents: TE });
+    expect(r.errors).toEqual([]);
+    check(r.requests);
+    expect(r.model.findings).toEqual([]);
+    expect(r.model.stats.orphans).toBe(0);
+  });
+
+  it('log backend: the same lines give the same requests', async () => {
+    const lines = [`9@1.000001:virtio_queue_notify vdev ${hex(VDEV)} n 0 vq ${hex(VQ)}`];
+    let us = 2;
+    const t = () => `9@1.${String(us++).padStart(6, '0')}:`;
+    ELEMS.forEach((e, i) => {
+      lines.push(`${t()}virtqueue_pop vq ${hex(VQ)} elem ${hex(e)} in_num 2 out_num 1`);
+      lines.push(`${t()}virtio_blk_handle_read vdev ${hex(VDEV)} req ${hex(e)} sector ${100 + i * 8} nsectors 8`);
+    });
+    for (const e of ELEMS) {
+      lines.push(`${t()}virtio_blk_rw_complete vdev ${hex(VDEV)} req ${hex(e)} ret 0`);
+      lines.push(`${t()}virtio_blk_req_complete vdev ${hex(VDEV)} req ${hex(e)} status 0`);
+      lines.push(`${t()}virtqueue_fill vq ${hex(VQ)} elem ${hex(e)} len 4097 idx 0`);
+    }
+    const r = await analyzeSources([bufferSource('big-ptr.log', lines.join('\n') + '\n')]);
+    expect(r.errors).toEqual([]);
+    check(r.requests);
+    expect(r.model.findings).toEqual([]);
+  });
+});
