@@ -359,7 +359,8 @@ class ObjectEvent extends VirtioEvent {
     const self = this as unknown as Record<string, unknown>;
     const a = q.args;
     for (const name in a) {
-      const m = ARG_FIELDS[name];
+      // Own names only: an argument may be called `constructor` or `toString`.
+      const m = Object.prototype.hasOwnProperty.call(ARG_FIELDS, name) ? ARG_FIELDS[name] : undefined;
       if (!m) continue;
       const v = a[name];
       const [field, conv] = m;

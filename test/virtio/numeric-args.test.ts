@@ -3,12 +3,13 @@
 // compiled fillers, which read the record bytes, and the log parser's compiled fillers. Pointers too big for a
 // double (>= 2^53, only in damaged or synthetic input) must keep their exact identity and text.
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { SimpletraceDecoder, decodeArgs, qemuSimpletrace, timeOf } from '../../parsers/qemu-simpletrace.js';
 import { qemuLog } from '../../parsers/qemu-log.js';
-import { loadTraceEvents } from '../../parsers/qemu/trace-events.js';
+import { loadTraceEvents, parseTraceEvents } from '../../parsers/qemu/trace-events.js';
 import { VirtioAssembler } from '../../parsers/qemu/events.js';
 import type { ParsedEvent } from '../../src/model/types.js';
 import type { LineRecord, ParserContext, PatternMatch } from '../../parsers/types.js';
@@ -29,14 +30,14 @@ function canon(events: ParsedEvent[]): string {
   });
 }
 
-function collector(): { ctx: ParserContext; events: ParsedEvent[] } {
+function collector(traceEvents = TE): { ctx: ParserContext; events: ParsedEvent[] } {
   const events: ParsedEvent[] = [];
-  return { events, ctx: { file: 'trace', options: { traceEvents: TE }, emit: (ev) => void events.push(ev), malformed: () => {} } };
+  return { events, ctx: { file: 'trace', options: { traceEvents }, emit: (ev) => void events.push(ev), malformed: () => {} } };
 }
 
 /** Every record through decodeArgs and VirtioAssembler.event (an argument object each). */
-function viaObjects(data: Buffer): ParsedEvent[] {
-  const { ctx, events } = collector();
+function viaObjects(data: Buffer, decls = te, traceEvents = TE): ParsedEvent[] {
+  const { ctx, events } = collector(traceEvents);
   const asm = new VirtioAssembler(ctx, { format: 'qemu-simpletrace' });
   const dec = new SimpletraceDecoder(
     {
@@ -46,7 +47,7 @@ function viaObjects(data: Buffer): ParsedEvent[] {
       },
       malformed: () => {},
     },
-    te,
+    decls,
   );
   dec.chunk(data, 0);
   dec.end();
@@ -55,8 +56,8 @@ function viaObjects(data: Buffer): ParsedEvent[] {
 }
 
 /** The simpletrace parser itself (compiled fillers over the record bytes, ticks for count-only records). */
-function viaParser(data: Buffer): ParsedEvent[] {
-  const { ctx, events } = collector();
+function viaParser(data: Buffer, traceEvents = TE): ParsedEvent[] {
+  const { ctx, events } = collector(traceEvents);
   const p = qemuSimpletrace.createParser(ctx);
   for (let o = 0; o < data.length; o += 65536) p.chunk(data.subarray(o, o + 65536), o);
   p.end();
@@ -162,3 +163,65 @@ describe('pointers of 2^53 and more', () => {
     expect(r.model.findings).toEqual([]);
   });
 });
+
+describe('declarations the fillers must not trip over', () => {
+  // Argument names and types as another QEMU build (or a hostile file) might declare them: both names of the
+  // dataplane pointer, pointers and an int declared as strings, names of Object.prototype members, a missing
+  // argument. The compiled fillers must convert exactly as the argument objects do.
+  const DECLS = [
+    'virtio_queue_notify(void *vdev, int n, void *vq) "vdev %p n %d vq %p"',
+    'virtqueue_pop(const char *vq, void *elem, unsigned int in_num, unsigned int out_num) "vq %s elem %p in_num %u out_num %u"',
+    'virtio_blk_handle_read(void *vdev, void *req, uint64_t sector, size_t nsectors) "vdev %p req %p sector %"PRIu64" nsectors %zu"',
+    'virtio_blk_rw_complete(void *vdev, void *req, const char *ret) "vdev %p req %p ret %s"',
+    'virtio_blk_req_complete(void *req, int status, int __proto__, int constructor) "req %p status %d %d %d"',
+    'virtqueue_fill(void *vq, const void *elem, unsigned int len) "vq %p elem %p len %u"',
+    'virtio_set_status(void *vdev, uint8_t val) "vdev %p val %u"',
+    'virtio_blk_data_plane_start(void *dataplane, void *s) "dataplane %p s %p"',
+    'virtio_blk_data_plane_stop(void *dataplane, void *s) "dataplane %p s %p"',
+    'qcow2_handle_alloc(void *co, uint64_t guest_offset, void *host_offset, uint64_t bytes) "co %p guest_offset 0x%" PRIx64 " host_offset %p bytes 0x%" PRIx64',
+  ];
+  const names = DECLS.map((d) => d.slice(0, d.indexOf('(')));
+
+  it('simpletrace: parser and argument objects give the same events', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'blkscope-decls-'));
+    try {
+      const file = join(dir, 'trace-events');
+      writeFileSync(file, DECLS.join('\n') + '\n');
+      const decls = parseTraceEvents(DECLS.join('\n'), file);
+      const b = new TraceBuilder(4);
+      names.forEach((n, i) => b.mapping(i, n));
+      let ts = 1_000_000n;
+      const ev = (name: string, args: (bigint | string)[]) => b.event(names.indexOf(name), (ts += 1000n), 5, args);
+      ev('virtio_set_status', [0x5000n, 4n]);
+      ev('virtio_blk_data_plane_start', [0x7000n, 0x7100n]);
+      ev('virtio_queue_notify', [0x5000n, 0n, 0x6000n]);
+      for (let i = 0n; i < 3n; i++) {
+        const e = 0x9000n + i * 0x100n;
+        ev('virtqueue_pop', ['0x6000', e, 2n, 1n]);
+        ev('virtio_blk_handle_read', [0x5000n, e, 8n * i, 8n]);
+        ev('qcow2_handle_alloc', [0x1n, 0n, i === 1n ? 0xffffffffffffffffn : 0x200n, 0x1000n]);
+        ev('virtio_blk_rw_complete', [0x5000n, e, i === 2n ? '-5' : '0']);
+        ev('virtio_blk_req_complete', [e, i === 2n ? 0xffffffffn : 0n, 1n, 2n]);
+        ev('virtqueue_fill', [0x6000n, e, 4097n]);
+      }
+      ev('virtio_blk_data_plane_stop', [0x7000n, 0x7100n]);
+      ev('virtio_set_status', [0x5000n, 0n]);
+      const data = b.build();
+      const a = viaObjects(data, decls, file);
+      const p = viaParser(data, file);
+      expect(a.filter((e) => e.kind === 'submit').length).toBe(3);
+      expect(a.filter((e) => e.kind === 'complete').length).toBe(3);
+      // The scenario is exercised: the vq given as text is the notified queue (device and queue known), the
+      // ret given as text is an error, status 0xffffffff is -1, the dataplane stop and the reset are seen.
+      const subs = a.flatMap((e) => (e.kind === 'submit' ? [e.req] : []));
+      expect(subs.map((r) => [r.device, r.queue])).toEqual([['0x5000', 0], ['0x5000', 0], ['0x5000', 0]]);
+      expect(subs.map((r) => r.info?.ret)).toEqual([0, 0, -5]);
+      expect(a.flatMap((e) => (e.kind === 'complete' ? [e.status] : []))).toEqual(['ok', 'ok', '-1']);
+      expect(a.filter((e) => e.kind === 'reset').map((e) => (e as { reason: string }).reason)).toEqual(['stop', 'reset']);
+      expect(canon(p)).toBe(canon(a));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
