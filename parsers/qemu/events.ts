@@ -21,6 +21,7 @@
 // - virtio_set_status val 0 = device reset; virtio_blk_data_plane_stop ends the dataplane.
 import type { Evidence, Op, ParsedEvent, Request } from '../../src/model/types.js';
 import { newRequest } from '../../src/model/request.js';
+import { detach } from '../../src/util/detach.js';
 import type { ParserContext } from '../types.js';
 
 /** One QEMU trace event with its arguments as an object, whatever backend it came from. */
@@ -205,6 +206,8 @@ function codeOf(name: string): number {
 export class EventKind {
   /** Events of this name so far (the JSON stats' byEvent). */
   n = 0;
+  /** The kind whose `n` counts this one's events: itself, or the shared overflow kind past MAX_KINDS names. */
+  counter: EventKind = this;
   readonly code: number;
   /** handle() reads the event's arguments; when false, tick() does the same work without them. */
   readonly needsArgs: boolean;
@@ -425,6 +428,10 @@ interface PendingReset {
   evidence: Evidence;
 }
 
+/** Distinct event names an assembler keeps a kind (and a byEvent count) for; the rest count under OVERFLOW_NAME. */
+const MAX_KINDS = 65536;
+const OVERFLOW_NAME = '(other event names)';
+
 /** Host writes below this file offset are reported (the first cluster at qcow2's default 64 KiB cluster size). */
 const QCOW2_LOW_WRITE_LIMIT = 65536;
 
@@ -460,6 +467,8 @@ export class VirtioAssembler {
   /** Event kinds by name; `counted` lists them in the order they were first counted (byEvent's order). */
   private readonly kinds = new Map<string, EventKind>();
   private readonly counted: EventKind[] = [];
+  /** Counts the events of names past the first MAX_KINDS (damaged or hostile input). */
+  private overflow: EventKind | undefined;
   /** The event handed over by event() (QemuEvent objects). */
   private readonly objectEvent = new ObjectEvent();
   private unknown = 0;
@@ -480,14 +489,18 @@ export class VirtioAssembler {
   kind(name: string): EventKind {
     let k = this.kinds.get(name);
     if (!k) {
-      k = new EventKind(name);
-      if (this.kinds.size < 65536) this.kinds.set(name, k);
+      // A copy of the name: a log line's event name is a slice of its input chunk, which must not stay alive.
+      k = new EventKind(detach(name));
+      // The names the rebuild acts on always get their own (a fixed few).
+      if (this.kinds.size < MAX_KINDS || CODES.has(k.name)) this.kinds.set(k.name, k);
+      else k.counter = this.overflow ??= new EventKind(OVERFLOW_NAME);
     }
     return k;
   }
 
   private bump(k: EventKind): void {
-    if (k.n++ === 0) this.counted.push(k);
+    const c = k.counter;
+    if (c.n++ === 0) this.counted.push(c);
   }
 
   private count(name: string): void {

@@ -225,3 +225,21 @@ describe('declarations the fillers must not trip over', () => {
   });
 });
 
+describe('event names', () => {
+  it('past 65536 distinct names, the rest count under one name (memory does not grow with names)', async () => {
+    const n = 65536 + 500;
+    const lines: string[] = [];
+    for (let i = 0; i < n; i++) lines.push(`7@1.${String(i % 1000000).padStart(6, '0')}:zz_event_${i} x ${i}`);
+    lines.push('7@2.000000:virtio_queue_notify vdev 0x10 n 0 vq 0x20');
+    const r = await analyzeSources([bufferSource('names.log', lines.join('\n') + '\n')]);
+    const qemu = (r.model as unknown as { statsExt: { qemu: { events: number; unknownEvents: number; byEvent: Record<string, number> } } }).statsExt.qemu;
+    expect(qemu.events).toBe(n + 1);
+    expect(qemu.unknownEvents).toBe(n);
+    expect(Object.keys(qemu.byEvent).length).toBe(65536 + 2);
+    expect(qemu.byEvent['(other event names)']).toBe(500);
+    expect(qemu.byEvent.zz_event_0).toBe(1);
+    // A name the rebuild acts on keeps its own count after them.
+    expect(qemu.byEvent.virtio_queue_notify).toBe(1);
+  });
+});
+
