@@ -5,11 +5,11 @@
 // Event argument layouts: the trace-events declarations below (QEMU 7.2 /usr/share/qemu/trace-events-all,
 // hw/block/trace-events, hw/virtio/trace-events, block/trace-events), plus the pre-vdev virtio_blk_* forms
 // of QEMU <= 2.x and the zoned events of QEMU 8.0.
-import type { LineRecord, PatternMatch, TextFormatDef, TextParser, ParserContext } from './types.js';
+import type { FastLine, LineRecord, PatternMatch, TextFormatDef, TextParser, ParserContext } from './types.js';
 import type { Evidence } from '../src/model/types.js';
 import { evidenceOf } from './match.js';
-import { compileDecl, compileScanner, matchTemplate, type CompiledScan, type Template } from './qemu/decl.js';
-import { compileArgsFiller, VirtioAssembler, VirtioEvent, type ArgsFiller, type EventKind } from './qemu/events.js';
+import { compileDecl, compileScanner, matchTemplate, type CompiledFastScan, type CompiledScan, type FieldTarget, type Template } from './qemu/decl.js';
+import { ARG_FIELDS, clearFields, compileArgsFiller, intOfNum, VirtioAssembler, VirtioEvent, type ArgsFiller, type EventKind } from './qemu/events.js';
 
 /** Declarations whose arguments blkscope reads or whose layout it checks. Others are accepted as unknown events. */
 const DECLS = [
@@ -74,6 +74,8 @@ interface Variant {
   fill: ArgsFiller;
   /** Its event's index in SPECS. */
   spec: number;
+  /** The layout read in place from the chunk's text into a fast-lane slot (undefined: layouts with text fields). */
+  fast: CompiledFastScan | undefined;
 }
 
 interface EventSpec {
@@ -91,7 +93,16 @@ for (const d of DECLS) {
   let s = SPECS.get(t.name);
   if (!s) SPECS.set(t.name, (s = { name: t.name, index: SPECS.size, variants: [] }));
   const names = t.parts.filter((p) => p.field !== undefined).map((p) => p.field!);
-  s.variants.push({ t, scan: compileScanner(t), fill: compileArgsFiller(names), spec: s.index });
+  s.variants.push({ t, scan: compileScanner(t), fill: compileArgsFiller(names), spec: s.index, fast: compileScanner(t, fieldTargets(names), 'clearFields(out);', { clearFields, intOfNum }) });
+}
+
+/** The rebuild's field for each argument name of a layout (as compileArgsFiller: `s` wins over `dataplane`). */
+function fieldTargets(names: string[]): FieldTarget {
+  return (name) => {
+    if (name === 'dataplane' && names.includes('s')) return undefined;
+    const m = Object.prototype.hasOwnProperty.call(ARG_FIELDS, name) ? ARG_FIELDS[name] : undefined;
+    return m ? { prop: m[0], conv: m[1] } : undefined;
+  };
 }
 
 function nameHash(s: string): number {
@@ -100,6 +111,8 @@ function nameHash(s: string): number {
   return h;
 }
 const BY_HASH = new Map<number, EventSpec[]>();
+/** Event names by SPECS index. */
+const SPEC_NAMES = [...SPECS.keys()];
 for (const spec of SPECS.values()) {
   const h = nameHash(spec.name);
   const l = BY_HASH.get(h);
@@ -216,6 +229,106 @@ function matchSpec(spec: EventSpec, text: string, bodyStart: number, prefixEnd: 
 }
 
 
+/** A fast-lane slot: the line's place, its event and prefix values, and the rebuild's fields filled in place. */
+class QemuFastLine extends VirtioEvent implements FastLine {
+  line = 0;
+  src = '';
+  lineStart = 0;
+  lineEnd = 0;
+  /** Index of the event in SPECS. */
+  spec = 0;
+  file = '';
+  private ev: Evidence | undefined = undefined;
+  /** A new line is in the slot (its evidence is not made yet). */
+  reset(): void {
+    this.ev = undefined;
+  }
+  override get evidence(): Evidence {
+    // As evidenceOf: the raw line is the line itself (printable ASCII, nothing normalised away).
+    return (this.ev ??= { file: this.file, line: this.line, text: this.src.slice(this.lineStart, this.lineEnd) });
+  }
+}
+
+/**
+ * The fast lane: the line text[start, end) read in place, as matchQemuLog and the layout's scanner would read it,
+ * for lines with a known event whose layout has no text field. Anything else (unknown events, text fields,
+ * values beyond 2^53, a line that does not fit) is left to the usual path, which also reports the malformed.
+ */
+function fastQemuLine(s: string, start: number, end: number, out: FastLine): boolean {
+  let pos = start;
+  let tid: number | undefined;
+  let time: number | undefined;
+  let c = s.charCodeAt(pos);
+  if (c >= 48 && c <= 57) {
+    // TID@SEC.USEC:
+    let t = 0;
+    let i = pos;
+    while (c >= 48 && c <= 57) {
+      t = t * 10 + (c - 48);
+      c = s.charCodeAt(++i);
+    }
+    if (c !== 64 /* @ */) return false;
+    c = s.charCodeAt(++i);
+    const s0 = i;
+    let sec = 0;
+    while (c >= 48 && c <= 57) {
+      sec = sec * 10 + (c - 48);
+      c = s.charCodeAt(++i);
+    }
+    if (i === s0 || c !== 46 /* . */) return false;
+    c = s.charCodeAt(++i);
+    const u0 = i;
+    let usec = 0;
+    while (c >= 48 && c <= 57) {
+      usec = usec * 10 + (c - 48);
+      c = s.charCodeAt(++i);
+    }
+    if (i - u0 !== 6 || c !== 58 /* : */) return false;
+    tid = t;
+    time = sec + usec / 1e6;
+    pos = i + 1;
+  } else if (!(c >= 97 && c <= 122)) return false;
+  const e0 = pos;
+  let h = 0;
+  while (pos < end) {
+    const ch = s.charCodeAt(pos);
+    if ((ch >= 97 && ch <= 122) || (ch >= 48 && ch <= 57) || ch === 95) {
+      h = (Math.imul(h, 31) + ch) | 0;
+      pos++;
+    } else break;
+  }
+  if (pos === e0 || pos >= end || s.charCodeAt(pos) !== 32) return false;
+  const cands = BY_HASH.get(h);
+  if (!cands) return false;
+  let spec: EventSpec | undefined;
+  const len = pos - e0;
+  for (const cand of cands) {
+    const name = cand.name;
+    if (name.length !== len) continue;
+    let j = 0;
+    while (j < len && name.charCodeAt(j) === s.charCodeAt(e0 + j)) j++;
+    if (j === len) {
+      spec = cand;
+      break;
+    }
+  }
+  if (!spec) return false;
+  const q = out as QemuFastLine;
+  for (const v of spec.variants) {
+    const fast = v.fast;
+    if (!fast) return false;
+    const r = fast(s, pos + 1, end, q);
+    if (r === 1) {
+      q.spec = spec.index;
+      q.tid = tid;
+      q.time = time;
+      return true;
+    }
+    if (r < 0) return false;
+  }
+  return false;
+}
+
 /**
  * The line being handed to the assembler, reused from line to line. Its evidence (a detached copy of the line) is
  * made only when the assembler keeps it, while handle() runs.
@@ -244,8 +357,10 @@ class QemuLogParser implements TextParser {
   private readonly ev = new LineEvent();
   /** This assembler's kind per known event (SPECS index). */
   private readonly kinds: (EventKind | undefined)[] = [];
+  private readonly file: string;
   constructor(ctx: ParserContext) {
     this.asm = new VirtioAssembler(ctx, { format: 'qemu-log' });
+    this.file = ctx.file;
   }
 
   line(rec: LineRecord, m: PatternMatch): void {
@@ -271,6 +386,21 @@ class QemuLogParser implements TextParser {
     else clearEvent(e);
     asm.handle(e);
     e.release();
+  }
+
+  /** A line the fast lane read: its fields are in the slot already. */
+  fastLine(l: FastLine): void {
+    const q = l as QemuFastLine;
+    const asm = this.asm;
+    const k = (this.kinds[q.spec] ??= asm.kind(SPEC_NAMES[q.spec]!));
+    if (!k.needsArgs) {
+      asm.tick(k, q.tid ?? 0);
+      return;
+    }
+    q.kind = k;
+    q.file = this.file;
+    q.reset();
+    asm.handle(q);
   }
 
   end(): void {
@@ -364,6 +494,8 @@ export const qemuLog: TextFormatDef = {
     return Math.min(1, 0.4 + (0.6 * hits) / considered);
   },
   match: matchQemuLog,
+  fastLine: fastQemuLine,
+  newFastLine: (): FastLine => new QemuFastLine(),
   createParser(ctx: ParserContext): TextParser {
     return new QemuLogParser(ctx);
   },

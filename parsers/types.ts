@@ -47,6 +47,8 @@ export interface PatternMatch {
 export interface TextParser {
   /** A line this format matched. */
   line(rec: LineRecord, m: PatternMatch): void;
+  /** A line the format's fast lane read (TextFormatDef.fastLine), in place of line(). */
+  fastLine?(l: FastLine): void;
   /** Input ended. Flush what is pending. */
   end(): void;
 }
@@ -79,7 +81,27 @@ export interface TextFormatDef extends FormatBase {
    * Returns a match, 'malformed' (looks like this format but does not parse) or null (not this format).
    */
   match?(text: string): PatternMatch | 'malformed' | null;
+  /**
+   * Optional fast lane for the format's plainest lines, tried on the input chunk's text before a line is cut out
+   * and normalised (only when this format is the first candidate). True when text[start, end) is certainly a
+   * record of this format, read exactly as match() would read it, and filled into `out`: the router then hands
+   * `out` to the parser's fastLine. False sends the line the usual way. A line it takes must be printable ASCII
+   * that normalizeLine leaves as it is.
+   */
+  fastLine?(text: string, start: number, end: number, out: FastLine): boolean;
+  /** A slot for fastLine (the router keeps two: the line held back for rejoining, and the next one). */
+  newFastLine?(): FastLine;
   createParser(ctx: ParserContext): TextParser;
+}
+
+/** A line a format's fast lane read (TextFormatDef.fastLine): where it is; the format adds what it read. */
+export interface FastLine {
+  /** 1-based line number (set by the router). */
+  line: number;
+  /** The text the line is in, and its bounds (set by the router). */
+  src: string;
+  lineStart: number;
+  lineEnd: number;
 }
 
 export interface BinaryParser {

@@ -2,7 +2,7 @@
 // Shared by `analyze`, `report`, the TUI and follow mode.
 import { StringDecoder } from 'node:string_decoder';
 import type { AnalyzeOptions, Evidence, InputInfo, ParsedEvent } from './model/types.js';
-import type { BinaryFormatDef, FormatDef, LineRecord, ParserContext, PatternMatch, TextFormatDef, TextParser } from '../parsers/types.js';
+import type { BinaryFormatDef, FastLine, FormatDef, LineRecord, ParserContext, PatternMatch, TextFormatDef, TextParser } from '../parsers/types.js';
 import { FORMATS, findFormat } from '../parsers/index.js';
 import { RULES } from './rules/index.js';
 import { Model, type ModelSink } from './model/model.js';
@@ -251,6 +251,14 @@ export class TextRouter {
   private readonly parsers: TextParser[];
   /** Records each format claimed. */
   private readonly claimed: number[];
+  /**
+   * The first format's fast lane (TextFormatDef.fastLine) and its two slots: the one the next line is read into,
+   * and the other, which may hold the line held back for rejoining (fastHeld) while it is a fast-lane line.
+   */
+  private readonly fast: TextFormatDef | undefined;
+  private fastSlot: FastLine | undefined;
+  private fastOther: FastLine | undefined;
+  private fastHeld: FastLine | undefined;
 
   constructor(
     private readonly formats: TextFormatDef[],
@@ -259,19 +267,45 @@ export class TextRouter {
   ) {
     this.parsers = formats.map((f) => f.createParser(familyContext(ctx, f)));
     this.claimed = formats.map(() => 0);
+    const f0 = formats[0];
+    if (f0?.fastLine && f0.newFastLine && this.parsers[0]!.fastLine) {
+      this.fast = f0;
+      this.fastSlot = f0.newFastLine();
+      this.fastOther = f0.newFastLine();
+    }
   }
 
   push(chunk: Buffer): void {
-    const text = this.carry + this.decoder.write(chunk);
+    // The decoded chunk is one flat string: lines are read in it (the line begun in the last chunk is joined first).
+    const text = this.decoder.write(chunk);
     let start = 0;
+    if (this.carry.length > 0) {
+      const nl = text.indexOf('\n');
+      if (nl < 0) {
+        this.carry += text;
+        this.boundCarry();
+        return;
+      }
+      const first = this.carry + text.slice(0, nl);
+      this.carry = '';
+      this.onLine(first);
+      start = nl + 1;
+    }
+    const fast = this.fast;
     for (;;) {
       const nl = text.indexOf('\n', start);
       if (nl < 0) break;
-      this.onLine(text.slice(start, nl));
+      // The fast lane reads the plainest lines in place (no line string, no normalising, no match object).
+      if (fast !== undefined && nl > start && nl - start <= MAX_RAW && fast.fastLine!(text, start, nl, this.fastSlot!)) this.onFastLine(text, start, nl);
+      else this.onLine(text.slice(start, nl));
       start = nl + 1;
     }
     this.carry = text.slice(start);
-    // Bound the carry: a single "line" of many MB is cut into 1 MiB pieces.
+    this.boundCarry();
+  }
+
+  /** Bound the carry: a single "line" of many MB is cut into 1 MiB pieces. */
+  private boundCarry(): void {
     if (this.carry.length > 1 << 20) {
       this.onLine(this.carry);
       this.carry = '';
@@ -280,18 +314,14 @@ export class TextRouter {
 
   /** Live input is idle: process the line held back for rejoining (a follow-mode request must not wait for the next line). */
   idle(): void {
-    const p = this.pendingRec;
-    this.pendingRec = undefined;
-    if (p) this.process(p, this.pendingFmt, this.pendingM);
+    this.flushHeld();
   }
 
   end(): void {
     const rest = this.carry + this.decoder.end();
     this.carry = '';
     if (rest.length > 0) this.onLine(rest);
-    const p = this.pendingRec;
-    this.pendingRec = undefined;
-    if (p) this.process(p, this.pendingFmt, this.pendingM);
+    this.flushHeld();
     for (const p of this.parsers) p.end();
     // Report the formats that claimed records (all candidates when none did).
     const used = this.formats.filter((_, i) => this.claimed[i]! > 0).map((f) => f.id);
@@ -320,7 +350,49 @@ export class TextRouter {
     return malformedAt === undefined ? null : 'malformed';
   }
 
+  /** Process the line held back for rejoining, whichever lane read it. */
+  private flushHeld(): void {
+    const p = this.pendingRec;
+    if (p) {
+      this.pendingRec = undefined;
+      this.process(p, this.pendingFmt, this.pendingM);
+      return;
+    }
+    const h = this.fastHeld;
+    if (h) {
+      this.fastHeld = undefined;
+      this.info.records++;
+      this.claimed[0]!++;
+      this.parsers[0]!.fastLine!(h);
+    }
+  }
+
+  /** A line the fast lane read into fastSlot: as onLine, without a string for it. */
+  private onFastLine(text: string, start: number, end: number): void {
+    this.lineNo++;
+    this.info.lines!++;
+    const cur = this.fastSlot!;
+    cur.line = this.lineNo;
+    cur.src = text;
+    cur.lineStart = start;
+    cur.lineEnd = end;
+    // A line that parsed is never joined to the one before it: that one is done.
+    this.flushHeld();
+    this.fastHeld = cur;
+    this.fastSlot = this.fastOther;
+    this.fastOther = cur;
+  }
+
   private onLine(rawLine: string): void {
+    // A fast-lane line held back becomes an ordinary held-back record: this line may join it.
+    const h = this.fastHeld;
+    if (h) {
+      this.fastHeld = undefined;
+      const raw = h.src.slice(h.lineStart, h.lineEnd);
+      this.pendingRec = { file: this.ctx.file, line: h.line, text: raw, raw };
+      this.pendingFmt = 0;
+      this.pendingM = matchText(this.formats[0]!, raw);
+    }
     this.lineNo++;
     this.info.lines!++;
     const raw = rawLine.length > MAX_RAW ? rawLine.slice(0, MAX_RAW) + '…' : rawLine;

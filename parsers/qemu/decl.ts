@@ -301,15 +301,38 @@ export function scanTemplate(t: Template, s: string, pos: number, vals: (number 
 export type CompiledScan = (s: string, pos: number) => Record<string, number | bigint | string> | null;
 
 /**
+ * A compiled fast scanner (see compileScanner's `fields`): reads the layout from `pos` to `end` of a longer text
+ * (the line's chunk) and writes the values into `out`. Returns 1 when the text fits, 0 when it does not (as the
+ * plain scanner's null), -1 when a value would need the plain scanner's slow path (more than 13 hex or 15 decimal
+ * digits, a BigInt).
+ */
+export type CompiledFastScan = (s: string, pos: number, end: number, out: object) => number;
+
+/** Where a fast scanner stores a field: the property of `out` and how the value converts (see ARG_FIELDS). */
+export type FieldTarget = (name: string) => { prop: string; conv: 'ptr' | 'num' | 'int' | 'hostoff' | 'str' } | undefined;
+
+/**
  * Compile a template into straight-line code doing exactly what scanTemplate does (same values, same
  * rejections), building the argument object at the end. Field names come from trace-events declarations
  * and are checked to be identifiers; literals are embedded as char codes, so the generated code is fixed text.
  * One function per layout: no loop over parts, no value array, monomorphic field stores.
+ *
+ * With `fields`, the same code reads a line inside a longer text (it stops at `end`; no literal contains the
+ * newline that ends a line, so nothing matches across it) and stores the fields `fields` names into `out`
+ * instead (`prelude` runs first, e.g. to reset them): a CompiledFastScan. Layouts with text fields (%s, %c)
+ * have none (undefined).
  */
-export function compileScanner(t: Template): CompiledScan {
+export function compileScanner(t: Template): CompiledScan;
+export function compileScanner(t: Template, fields: FieldTarget, prelude: string, deps: Record<string, unknown>): CompiledFastScan | undefined;
+export function compileScanner(t: Template, fields?: FieldTarget, prelude = '', deps: Record<string, unknown> = {}): CompiledScan | CompiledFastScan | undefined {
+  const fast = fields !== undefined;
   const parts = t.parts;
   const names: string[] = [];
-  let code = 'const n = s.length; let c = 0; let v = 0; let h = 0; let neg = false; let at = 0;\n';
+  const fail = fast ? 'return 0;' : 'return null;';
+  /** `a` = v, or the slow path's value when the digits are more than `max` (the fast scanner gives up instead). */
+  const value = (a: string, cond: string, slowExpr: string, plain: string): string => (fast ? `if (${cond}) return -1;\n${a} = ${plain};\n` : `${a} = ${cond} ? ${slowExpr} : ${plain};\n`);
+  let code = (fast ? 'const n = end; ' + prelude + '\n' : 'const n = s.length; ') + 'let c = 0; let v = 0; let h = 0; let neg = false; let at = 0;\n';
+  let stores = '';
   let f = 0;
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i]!;
@@ -318,8 +341,8 @@ export function compileScanner(t: Template): CompiledScan {
       if (lit.length <= 24) {
         const conds: string[] = [];
         for (let j = 0; j < lit.length; j++) conds.push(`s.charCodeAt(pos + ${j}) !== ${lit.charCodeAt(j)}`);
-        code += `if (${conds.join(' || ')}) return null;\npos += ${lit.length};\n`;
-      } else code += `if (!s.startsWith(${JSON.stringify(lit)}, pos)) return null;\npos += ${lit.length};\n`;
+        code += `if (${conds.join(' || ')}) ${fail}\npos += ${lit.length};\n`;
+      } else code += `if (!s.startsWith(${JSON.stringify(lit)}, pos)) ${fail}\npos += ${lit.length};\n`;
       continue;
     }
     const name = part.field!;
@@ -336,8 +359,9 @@ export function compileScanner(t: Template): CompiledScan {
         code +=
           'if (s.charCodeAt(pos) === 48 && s.charCodeAt(pos + 1) === 120) {\npos += 2; h = pos;\n' +
           hexLoop +
-          `if (pos === h) return null;\n${a} = pos - h > 13 ? BigInt('0x' + s.slice(h, pos)) : v;\n` +
-          `} else if (s.startsWith('(nil)', pos)) { pos += 5; ${a} = 0; } else return null;\n`;
+          `if (pos === h) ${fail}\n` +
+          value(a, 'pos - h > 13', "BigInt('0x' + s.slice(h, pos))", 'v') +
+          `} else if (s.startsWith('(nil)', pos)) { pos += 5; ${a} = 0; } else ${fail}\n`;
         break;
       case 'u':
       case 'd': {
@@ -345,16 +369,19 @@ export function compileScanner(t: Template): CompiledScan {
         if (part.kind === 'd') code += 'if (s.charCodeAt(pos) === 45) { neg = true; pos++; }\n';
         code +=
           'at = pos; v = 0; c = s.charCodeAt(pos);\nwhile (c >= 48 && c <= 57) { v = v * 10 + (c - 48); c = s.charCodeAt(++pos); }\n' +
-          `if (pos === at) return null;\n${a} = pos - at > 15 ? fieldValue(${JSON.stringify(part.kind)}, s.slice(h, pos)) : neg ? -v : v;\n`;
+          `if (pos === at) ${fail}\n` +
+          value(a, 'pos - at > 15', `fieldValue(${JSON.stringify(part.kind)}, s.slice(h, pos))`, 'neg ? -v : v');
         break;
       }
       case 'x':
-        code += 'h = pos;\n' + hexLoop + `if (pos === h) return null;\n${a} = pos - h > 13 ? fieldValue('x', s.slice(h, pos)) : v;\n`;
+        code += 'h = pos;\n' + hexLoop + `if (pos === h) ${fail}\n` + value(a, 'pos - h > 13', "fieldValue('x', s.slice(h, pos))", 'v');
         break;
       case 'c':
+        if (fast) return undefined;
         code += `if (pos >= n) return null;\n${a} = s.slice(pos, pos + 1); pos++;\n`;
         break;
       default: {
+        if (fast) return undefined;
         const next = parts[i + 1];
         code += 'h = pos;\n';
         if (!next) code += 'pos = n;\n';
@@ -363,9 +390,25 @@ export function compileScanner(t: Template): CompiledScan {
         code += `${a} = s.slice(h, pos);\n`;
       }
     }
+    if (fast) {
+      const target = fields(name);
+      if (target && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(target.prop)) throw new Error(`qemu decl: bad target ${target.prop}`);
+      // Numbers only on this path (no BigInt, no text): the conversions of a number.
+      if (target?.conv === 'int') stores += `out.${target.prop} = intOfNum(${a});\n`;
+      else if (target?.conv === 'hostoff') stores += `out.${target.prop} = ${a}; out.hostOffsetInvalid = ${a} === 0xffffffffffffffff;\n`;
+      else if (target?.conv === 'str') stores += 'out.action = undefined;\n';
+      else if (target) stores += `out.${target.prop} = ${a};\n`;
+    }
+  }
+  const fname = `scan_${t.name.replace(/[^A-Za-z0-9_]/g, '_')}`;
+  if (fast) {
+    code += `if (pos !== n) return 0;\n${stores}return 1;\n`;
+    const depNames = Object.keys(deps);
+    const factory = new Function(...depNames, `return function fast_${fname}(s, pos, end, out) {\n${code}};`) as (...d: unknown[]) => CompiledFastScan;
+    return factory(...depNames.map((k) => deps[k]));
   }
   code += `if (pos !== n) return null;\nreturn {${names.map((nm, i) => `${JSON.stringify(nm)}: a${i}`).join(', ')}};\n`;
-  const factory = new Function('fieldValue', `return function scan_${t.name.replace(/[^A-Za-z0-9_]/g, '_')}(s, pos) {\n${code}};`) as (
+  const factory = new Function('fieldValue', `return function ${fname}(s, pos) {\n${code}};`) as (
     fv: typeof fieldValue,
   ) => CompiledScan;
   return factory(fieldValue);
