@@ -152,6 +152,70 @@ class QemuMatch implements PatternMatch {
   }
 }
 
+/** The last prefix readPrefix read (module scratch: no object per line). */
+let prefixTid = 0;
+let prefixTime = 0;
+
+/**
+ * `TID@SEC.USEC:` at `pos` (a digit there): the offset after it, with prefixTid / prefixTime set, or -1 when
+ * the digits are not such a prefix. Stops at the first character that does not fit, so it reads a line in place
+ * inside a longer text as well.
+ */
+function readPrefix(s: string, pos: number): number {
+  let t = 0;
+  let i = pos;
+  let c = s.charCodeAt(i);
+  while (c >= 48 && c <= 57) {
+    t = t * 10 + (c - 48);
+    c = s.charCodeAt(++i);
+  }
+  if (c !== 64 /* @ */) return -1;
+  c = s.charCodeAt(++i);
+  const s0 = i;
+  let sec = 0;
+  while (c >= 48 && c <= 57) {
+    sec = sec * 10 + (c - 48);
+    c = s.charCodeAt(++i);
+  }
+  if (i === s0 || c !== 46 /* . */) return -1;
+  c = s.charCodeAt(++i);
+  const u0 = i;
+  let usec = 0;
+  while (c >= 48 && c <= 57) {
+    usec = usec * 10 + (c - 48);
+    c = s.charCodeAt(++i);
+  }
+  if (i - u0 !== 6 || c !== 58 /* : */) return -1;
+  prefixTid = t;
+  prefixTime = sec + usec / 1e6;
+  return i + 1;
+}
+
+/** Hash of the last name readName read (module scratch). */
+let nameHashOut = 0;
+
+/** An event name ([a-z0-9_]*) from `pos` up to `end`: the offset after it; its hash in nameHashOut. */
+function readName(s: string, pos: number, end: number): number {
+  let h = 0;
+  while (pos < end) {
+    const c = s.charCodeAt(pos);
+    if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95) {
+      h = (Math.imul(h, 31) + c) | 0;
+      pos++;
+    } else break;
+  }
+  nameHashOut = h;
+  return pos;
+}
+
+/** The known event named by s[from, to) (readName just read it), or undefined. */
+function specAt(s: string, from: number, to: number): EventSpec | undefined {
+  const cands = BY_HASH.get(nameHashOut);
+  if (!cands) return undefined;
+  for (const c of cands) if (c.name.length === to - from && s.startsWith(c.name, from)) return c;
+  return undefined;
+}
+
 /** Fast matcher: prefix by hand, the event name, then the event's own layout. */
 export function matchQemuLog(text: string): PatternMatch | 'malformed' | null {
   const n = text.length;
@@ -160,58 +224,18 @@ export function matchQemuLog(text: string): PatternMatch | 'malformed' | null {
   let time: number | undefined;
   const c0 = text.charCodeAt(0);
   if (c0 >= 48 && c0 <= 57) {
-    // TID@SEC.USEC:
-    let t = 0;
-    let i = 0;
-    let c = c0;
-    while (c >= 48 && c <= 57) {
-      t = t * 10 + (c - 48);
-      c = text.charCodeAt(++i);
-    }
-    if (c !== 64 /* @ */) return null;
-    c = text.charCodeAt(++i);
-    const s0 = i;
-    let sec = 0;
-    while (c >= 48 && c <= 57) {
-      sec = sec * 10 + (c - 48);
-      c = text.charCodeAt(++i);
-    }
-    if (i === s0 || c !== 46 /* . */) return null;
-    c = text.charCodeAt(++i);
-    const u0 = i;
-    let usec = 0;
-    while (c >= 48 && c <= 57) {
-      usec = usec * 10 + (c - 48);
-      c = text.charCodeAt(++i);
-    }
-    if (i - u0 !== 6 || c !== 58 /* : */) return null;
-    tid = t;
-    time = sec + usec / 1e6;
-    pos = i + 1;
+    pos = readPrefix(text, 0);
+    if (pos < 0) return null;
+    tid = prefixTid;
+    time = prefixTime;
   }
   const prefixEnd = pos;
   // event name, hashed while scanning (no slice for known events)
   const e0 = pos;
-  let h = 0;
-  while (pos < n) {
-    const c = text.charCodeAt(pos);
-    if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95) {
-      h = (Math.imul(h, 31) + c) | 0;
-      pos++;
-    } else break;
-  }
+  pos = readName(text, pos, n);
   if (pos === e0 || (pos < n && text.charCodeAt(pos) !== 32)) return tid !== undefined ? 'malformed' : null;
   const bodyStart = pos < n ? pos + 1 : n;
-  let spec: EventSpec | undefined;
-  const cands = BY_HASH.get(h);
-  if (cands) {
-    for (const c of cands) {
-      if (c.name.length === pos - e0 && text.startsWith(c.name, e0)) {
-        spec = c;
-        break;
-      }
-    }
-  }
+  const spec = specAt(text, e0, pos);
   if (!spec) {
     const event = text.slice(e0, pos);
     if (tid === undefined && !BARE_FAMILIES.test(event)) return null;
@@ -258,60 +282,17 @@ function fastQemuLine(s: string, start: number, end: number, out: FastLine): boo
   let pos = start;
   let tid: number | undefined;
   let time: number | undefined;
-  let c = s.charCodeAt(pos);
+  const c = s.charCodeAt(pos);
   if (c >= 48 && c <= 57) {
-    // TID@SEC.USEC:
-    let t = 0;
-    let i = pos;
-    while (c >= 48 && c <= 57) {
-      t = t * 10 + (c - 48);
-      c = s.charCodeAt(++i);
-    }
-    if (c !== 64 /* @ */) return false;
-    c = s.charCodeAt(++i);
-    const s0 = i;
-    let sec = 0;
-    while (c >= 48 && c <= 57) {
-      sec = sec * 10 + (c - 48);
-      c = s.charCodeAt(++i);
-    }
-    if (i === s0 || c !== 46 /* . */) return false;
-    c = s.charCodeAt(++i);
-    const u0 = i;
-    let usec = 0;
-    while (c >= 48 && c <= 57) {
-      usec = usec * 10 + (c - 48);
-      c = s.charCodeAt(++i);
-    }
-    if (i - u0 !== 6 || c !== 58 /* : */) return false;
-    tid = t;
-    time = sec + usec / 1e6;
-    pos = i + 1;
+    pos = readPrefix(s, pos);
+    if (pos < 0) return false;
+    tid = prefixTid;
+    time = prefixTime;
   } else if (!(c >= 97 && c <= 122)) return false;
   const e0 = pos;
-  let h = 0;
-  while (pos < end) {
-    const ch = s.charCodeAt(pos);
-    if ((ch >= 97 && ch <= 122) || (ch >= 48 && ch <= 57) || ch === 95) {
-      h = (Math.imul(h, 31) + ch) | 0;
-      pos++;
-    } else break;
-  }
+  pos = readName(s, pos, end);
   if (pos === e0 || pos >= end || s.charCodeAt(pos) !== 32) return false;
-  const cands = BY_HASH.get(h);
-  if (!cands) return false;
-  let spec: EventSpec | undefined;
-  const len = pos - e0;
-  for (const cand of cands) {
-    const name = cand.name;
-    if (name.length !== len) continue;
-    let j = 0;
-    while (j < len && name.charCodeAt(j) === s.charCodeAt(e0 + j)) j++;
-    if (j === len) {
-      spec = cand;
-      break;
-    }
-  }
+  const spec = specAt(s, e0, pos);
   if (!spec) return false;
   const q = out as QemuFastLine;
   for (const v of spec.variants) {

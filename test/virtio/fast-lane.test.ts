@@ -9,7 +9,7 @@ import { TextRouter } from '../../src/analyze.js';
 import { qemuLog } from '../../parsers/qemu-log.js';
 import type { InputInfo, ParsedEvent } from '../../src/model/types.js';
 import type { ParserContext, TextFormatDef } from '../../parsers/types.js';
-import { randomQemuLog } from './random-trace.js';
+import { randomQemuLog, xorshift } from './random-trace.js';
 
 const R = join(dirname(new URL(import.meta.url).pathname), '../../../shared/realtraces');
 const SLOW: TextFormatDef = { ...qemuLog, fastLine: undefined, newFastLine: undefined };
@@ -57,15 +57,7 @@ function same(data: Buffer, sizes: number[], idleAfter?: Set<number>): Run {
 
 /** Deterministic damage a mail or a terminal does to a log: wrapping, quoting, CRLF, prefixes, blank lines. */
 function damage(text: string, seed: number): string {
-  let s = (seed * 2246822519) >>> 0 || 7;
-  const rnd = (): number => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
+  const rnd = xorshift(seed * 2246822519);
   const out: string[] = [];
   for (const line of text.split('\n')) {
     const r = rnd();

@@ -3,9 +3,10 @@
 // merged batches, errors, qcow2 and file-node writes, pointers above 2^53, lines without timestamps.
 // Deterministic per seed (xorshift32).
 
-export function randomQemuLog(seed: number): string {
-  let s = (seed * 2654435761) >>> 0 || 1;
-  const rnd = (): number => {
+/** A deterministic random number generator in [0, 1) (xorshift32). */
+export function xorshift(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
     s ^= s << 13;
     s >>>= 0;
     s ^= s >>> 17;
@@ -13,6 +14,10 @@ export function randomQemuLog(seed: number): string {
     s >>>= 0;
     return s / 4294967296;
   };
+}
+
+export function randomQemuLog(seed: number): string {
+  const rnd = xorshift(seed * 2654435761);
   const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)]!;
   const hx = (n: number): string => '0x' + n.toString(16);
   const vdevs = [0x5600aa00, 0x5600bb00];
