@@ -297,6 +297,11 @@ export function scanTemplate(t: Template, s: string, pos: number, vals: (number 
   return pos === n;
 }
 
+/** Value of each ASCII hex digit, -1 for every other character below 128. */
+const HEX_DIGITS = new Int8Array(128).fill(-1);
+for (let i = 0; i < 10; i++) HEX_DIGITS[48 + i] = i;
+for (let i = 0; i < 6; i++) HEX_DIGITS[97 + i] = HEX_DIGITS[65 + i] = 10 + i;
+
 /** A compiled scanner: the event's argument object (one fixed shape), or null when the text does not fit. */
 export type CompiledScan = (s: string, pos: number) => Record<string, number | bigint | string> | null;
 
@@ -350,10 +355,12 @@ export function compileScanner(t: Template, fields?: FieldTarget, prelude = '', 
     names.push(name);
     const a = `a${f++}`;
     code += `let ${a};\n`;
-    const hexLoop =
-      'c = s.charCodeAt(pos); v = 0;\n' +
-      'for (;;) { let dv; if (c >= 48 && c <= 57) dv = c - 48; else if (c >= 97 && c <= 102) dv = c - 87; ' +
-      'else if (c >= 65 && c <= 70) dv = c - 55; else break; v = v * 16 + dv; c = s.charCodeAt(++pos); }\n';
+    const hexLoop = fast
+      ? // A digit's value from a table (-1: not a hex digit; NaN past the text's end fails `c < 128`).
+        'c = s.charCodeAt(pos); v = 0;\nfor (;;) { let dv; if (c < 128 && (dv = HEX[c]) >= 0) { v = v * 16 + dv; c = s.charCodeAt(++pos); } else break; }\n'
+      : 'c = s.charCodeAt(pos); v = 0;\n' +
+        'for (;;) { let dv; if (c >= 48 && c <= 57) dv = c - 48; else if (c >= 97 && c <= 102) dv = c - 87; ' +
+        'else if (c >= 65 && c <= 70) dv = c - 55; else break; v = v * 16 + dv; c = s.charCodeAt(++pos); }\n';
     switch (part.kind!) {
       case 'p':
         code +=
@@ -404,6 +411,8 @@ export function compileScanner(t: Template, fields?: FieldTarget, prelude = '', 
   if (fast) {
     code += `if (pos !== n) return 0;\n${stores}return 1;\n`;
     const depNames = Object.keys(deps);
+    depNames.push('HEX');
+    deps = { ...deps, HEX: HEX_DIGITS };
     const factory = new Function(...depNames, `return function fast_${fname}(s, pos, end, out) {\n${code}};`) as (...d: unknown[]) => CompiledFastScan;
     return factory(...depNames.map((k) => deps[k]));
   }
