@@ -8,8 +8,8 @@
 import type { FastLine, LineRecord, PatternMatch, TextFormatDef, TextParser, ParserContext } from './types.js';
 import type { Evidence } from '../src/model/types.js';
 import { evidenceOf } from './match.js';
-import { compileDecl, compileScanner, matchTemplate, type CompiledFastScan, type CompiledScan, type FieldTarget, type Template } from './qemu/decl.js';
-import { ARG_FIELDS, clearFields, compileArgsFiller, intOfNum, VirtioAssembler, VirtioEvent, type ArgsFiller, type EventKind } from './qemu/events.js';
+import { compileDecl, compileScanner, matchTemplate, type CompiledFastScan, type CompiledScan, type FieldStore, type Template } from './qemu/decl.js';
+import { argField, compileArgsFiller, STORE_DEPS, storeCode, VirtioAssembler, VirtioEvent, type ArgsFiller, type EventKind } from './qemu/events.js';
 
 /** Declarations whose arguments blkscope reads or whose layout it checks. Others are accepted as unknown events. */
 const DECLS = [
@@ -93,15 +93,14 @@ for (const d of DECLS) {
   let s = SPECS.get(t.name);
   if (!s) SPECS.set(t.name, (s = { name: t.name, index: SPECS.size, variants: [] }));
   const names = t.parts.filter((p) => p.field !== undefined).map((p) => p.field!);
-  s.variants.push({ t, scan: compileScanner(t), fill: compileArgsFiller(names), spec: s.index, fast: compileScanner(t, fieldTargets(names), 'clearFields(out);', { clearFields, intOfNum }) });
+  s.variants.push({ t, scan: compileScanner(t), fill: compileArgsFiller(names), spec: s.index, fast: compileScanner(t, fieldStores(names), 'clearFields(e);', STORE_DEPS) });
 }
 
-/** The rebuild's field for each argument name of a layout (as compileArgsFiller: `s` wins over `dataplane`). */
-function fieldTargets(names: string[]): FieldTarget {
-  return (name) => {
-    if (name === 'dataplane' && names.includes('s')) return undefined;
-    const m = Object.prototype.hasOwnProperty.call(ARG_FIELDS, name) ? ARG_FIELDS[name] : undefined;
-    return m ? { prop: m[0], conv: m[1] } : undefined;
+/** A layout's fields into the rebuild's event, as compileArgsFiller stores them (the scanner's values are numbers). */
+function fieldStores(names: string[]): FieldStore {
+  return (name, value) => {
+    const m = argField(name, names);
+    return m ? storeCode(m, value, true) : '';
   };
 }
 

@@ -19,7 +19,7 @@
 import { Parser } from 'binary-parser';
 import type { BinaryFormatDef, BinaryParser, ParserContext } from './types.js';
 import type { Evidence } from '../src/model/types.js';
-import { ARG_FIELDS, bigPtrKey, clearFields, intArg, intOfNum, numArg, ptrKeyOf, VirtioAssembler, VirtioEvent, type EventKind } from './qemu/events.js';
+import { argField, bigPtrKey, STORE_DEPS, storeCode, VirtioAssembler, VirtioEvent, type EventKind } from './qemu/events.js';
 import { BUILTIN_SOURCE, builtinTraceEvents, loadTraceEventsCached, TraceEventsError, type TraceArg, type TraceEventDecl, type TraceEvents } from './qemu/trace-events.js';
 
 export const SIMPLETRACE_ID = 'qemu-simpletrace';
@@ -581,27 +581,18 @@ type Filler = (e: VirtioEvent, buf: Buffer, p: number, end: number) => void;
  * The caller has checked that the arguments fit the record.
  */
 function compileFiller(args: TraceArg[] | undefined): Filler {
-  let code = 'clearFields(e);\nlet lo = 0; let hi = 0; let len = 0;\n';
-  const done = new Set<string>();
+  let code = 'clearFields(e);\nlet lo = 0; let hi = 0; let len = 0; let sv;\n';
+  const names = (args ?? []).map((a) => a.name);
   for (const a of args ?? []) {
-    const m = Object.prototype.hasOwnProperty.call(ARG_FIELDS, a.name) ? ARG_FIELDS[a.name] : undefined;
-    // `s` wins over `dataplane` and a field is filled once (the first argument of that name), as `a.s ?? a.dataplane` did.
-    const use = m !== undefined && !done.has(m[0]) && !(a.name === 'dataplane' && args!.some((x) => x.name === 's'));
-    if (use) done.add(m[0]);
+    const m = argField(a.name, names);
     if (a.isString) {
       code += 'len = (buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16)) + buf[p + 3] * 16777216;\n';
-      if (use) {
-        const [field, conv] = m;
-        const v = "stringArg(buf, p, end).bytes.toString('utf8')";
-        if (conv === 'str') code += `e.action = ${v};\n`;
-        else if (conv === 'ptr') code += `e.${field} = ptrKeyOf(${v});\n`;
-        else if (conv === 'int') code += `e.${field} = intArg(${v}) ?? NaN;\n`;
-        else code += `e.${field} = numArg(${v}) ?? NaN;\n`;
-      }
+      // A string converts as in an argument object.
+      if (m) code += "sv = stringArg(buf, p, end).bytes.toString('utf8');\n" + storeCode(m, 'sv', false);
       code += 'p += 4 + len;\n';
       continue;
     }
-    if (use) {
+    if (m) {
       const [field, conv] = m;
       code += 'lo = (buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16)) + buf[p + 3] * 16777216; hi = (buf[p + 4] | (buf[p + 5] << 8) | (buf[p + 6] << 16)) + buf[p + 7] * 16777216;\n';
       switch (conv) {
@@ -625,10 +616,10 @@ function compileFiller(args: TraceArg[] | undefined): Filler {
     }
     code += 'p += 8;\n';
   }
-  const factory = new Function('clearFields', 'stringArg', 'ptrKeyOf', 'intArg', 'numArg', 'intOfNum', 'bigPtr', `return function fill(e, buf, p, end) {\n${code}};`) as (
-    ...deps: unknown[]
-  ) => Filler;
-  return factory(clearFields, stringArg, ptrKeyOf, intArg, numArg, intOfNum, bigPtr);
+  const deps: Record<string, unknown> = { ...STORE_DEPS, stringArg, bigPtr };
+  const depNames = Object.keys(deps);
+  const factory = new Function(...depNames, `return function fill(e, buf, p, end) {\n${code}};`) as (...d: unknown[]) => Filler;
+  return factory(...depNames.map((k) => deps[k]));
 }
 
 /** Key of a pointer >= 2^53 (its text as the log backend prints it). */

@@ -361,10 +361,17 @@ export class TextRouter {
     const h = this.fastHeld;
     if (h) {
       this.fastHeld = undefined;
-      this.info.records++;
-      this.claimed[0]!++;
+      this.claim(0);
       this.parsers[0]!.fastLine!(h);
+      // The slot no longer keeps its chunk's text alive.
+      h.src = '';
     }
+  }
+
+  /** A record for format `fmt`. */
+  private claim(fmt: number): void {
+    this.info.records++;
+    this.claimed[fmt]!++;
   }
 
   /** A line the fast lane read into fastSlot: as onLine, without a string for it. */
@@ -447,8 +454,7 @@ export class TextRouter {
       this.ctx.malformed({ file: rec.file, line: rec.line, text: rec.raw }, `looks like ${f.id} but does not parse`);
       return;
     }
-    this.info.records++;
-    this.claimed[fmt!]!++;
+    this.claim(fmt!);
     this.parsers[fmt!]!.line(rec, m);
   }
 }

@@ -307,14 +307,14 @@ export type CompiledScan = (s: string, pos: number) => Record<string, number | b
 
 /**
  * A compiled fast scanner (see compileScanner's `fields`): reads the layout from `pos` to `end` of a longer text
- * (the line's chunk) and writes the values into `out`. Returns 1 when the text fits, 0 when it does not (as the
+ * (the line's chunk) and writes the values into `e`. Returns 1 when the text fits, 0 when it does not (as the
  * plain scanner's null), -1 when a value would need the plain scanner's slow path (more than 13 hex or 15 decimal
  * digits, a BigInt).
  */
-export type CompiledFastScan = (s: string, pos: number, end: number, out: object) => number;
+export type CompiledFastScan = (s: string, pos: number, end: number, e: object) => number;
 
-/** Where a fast scanner stores a field: the property of `out` and how the value converts (see ARG_FIELDS). */
-export type FieldTarget = (name: string) => { prop: string; conv: 'ptr' | 'num' | 'int' | 'hostoff' | 'str' } | undefined;
+/** The code a fast scanner runs to store field `name`, whose number is in the variable `value`, into `e` ('' = not kept). */
+export type FieldStore = (name: string, value: string) => string;
 
 /**
  * Compile a template into straight-line code doing exactly what scanTemplate does (same values, same
@@ -323,13 +323,13 @@ export type FieldTarget = (name: string) => { prop: string; conv: 'ptr' | 'num' 
  * One function per layout: no loop over parts, no value array, monomorphic field stores.
  *
  * With `fields`, the same code reads a line inside a longer text (it stops at `end`; no literal contains the
- * newline that ends a line, so nothing matches across it) and stores the fields `fields` names into `out`
- * instead (`prelude` runs first, e.g. to reset them): a CompiledFastScan. Layouts with text fields (%s, %c)
- * have none (undefined).
+ * newline that ends a line, so nothing matches across it) and runs the code `fields` gives to store each field
+ * into `e` instead (`prelude` runs first, e.g. to reset them; `deps` are what that code refers to): a
+ * CompiledFastScan. Layouts with text fields (%s, %c) have none (undefined).
  */
 export function compileScanner(t: Template): CompiledScan;
-export function compileScanner(t: Template, fields: FieldTarget, prelude: string, deps: Record<string, unknown>): CompiledFastScan | undefined;
-export function compileScanner(t: Template, fields?: FieldTarget, prelude = '', deps: Record<string, unknown> = {}): CompiledScan | CompiledFastScan | undefined {
+export function compileScanner(t: Template, fields: FieldStore, prelude: string, deps: Readonly<Record<string, unknown>>): CompiledFastScan | undefined;
+export function compileScanner(t: Template, fields?: FieldStore, prelude = '', deps: Readonly<Record<string, unknown>> = {}): CompiledScan | CompiledFastScan | undefined {
   const fast = fields !== undefined;
   const parts = t.parts;
   const names: string[] = [];
@@ -397,24 +397,15 @@ export function compileScanner(t: Template, fields?: FieldTarget, prelude = '', 
         code += `${a} = s.slice(h, pos);\n`;
       }
     }
-    if (fast) {
-      const target = fields(name);
-      if (target && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(target.prop)) throw new Error(`qemu decl: bad target ${target.prop}`);
-      // Numbers only on this path (no BigInt, no text): the conversions of a number.
-      if (target?.conv === 'int') stores += `out.${target.prop} = intOfNum(${a});\n`;
-      else if (target?.conv === 'hostoff') stores += `out.${target.prop} = ${a}; out.hostOffsetInvalid = ${a} === 0xffffffffffffffff;\n`;
-      else if (target?.conv === 'str') stores += 'out.action = undefined;\n';
-      else if (target) stores += `out.${target.prop} = ${a};\n`;
-    }
+    if (fast) stores += fields(name, a);
   }
   const fname = `scan_${t.name.replace(/[^A-Za-z0-9_]/g, '_')}`;
   if (fast) {
     code += `if (pos !== n) return 0;\n${stores}return 1;\n`;
-    const depNames = Object.keys(deps);
-    depNames.push('HEX');
-    deps = { ...deps, HEX: HEX_DIGITS };
-    const factory = new Function(...depNames, `return function fast_${fname}(s, pos, end, out) {\n${code}};`) as (...d: unknown[]) => CompiledFastScan;
-    return factory(...depNames.map((k) => deps[k]));
+    const all: Record<string, unknown> = { ...deps, HEX: HEX_DIGITS };
+    const depNames = Object.keys(all);
+    const factory = new Function(...depNames, `return function fast_${fname}(s, pos, end, e) {\n${code}};`) as (...d: unknown[]) => CompiledFastScan;
+    return factory(...depNames.map((k) => all[k]));
   }
   code += `if (pos !== n) return null;\nreturn {${names.map((nm, i) => `${JSON.stringify(nm)}: a${i}`).join(', ')}};\n`;
   const factory = new Function('fieldValue', `return function ${fname}(s, pos) {\n${code}};`) as (

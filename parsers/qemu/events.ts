@@ -271,7 +271,10 @@ const NO_KIND = new EventKind('');
  * Which VirtioEvent field each trace-events argument name fills, and how its value converts: 'ptr' pointer
  * key, 'num' number, 'int' signed 32-bit, 'hostoff' number + the (uint64_t)-1 flag, 'str' text.
  */
-export const ARG_FIELDS: Readonly<Record<string, readonly [field: string, conv: 'ptr' | 'num' | 'int' | 'hostoff' | 'str']>> = {
+/** How an argument's value converts to its field: pointer key, number, signed 32-bit, host offset (+ the (uint64_t)-1 flag), text. */
+export type ArgConv = 'ptr' | 'num' | 'int' | 'hostoff' | 'str';
+
+export const ARG_FIELDS: Readonly<Record<string, readonly [field: string, conv: ArgConv]>> = {
   vdev: ['vdev', 'ptr'],
   vq: ['vq', 'ptr'],
   elem: ['elem', 'ptr'],
@@ -318,34 +321,49 @@ export type ArgsFiller = (e: VirtioEvent, a: Record<string, number | bigint | st
  */
 export function compileArgsFiller(names: readonly string[]): ArgsFiller {
   let code = 'clearFields(e);\nlet v;\n';
-  const has = new Set(names);
   for (const name of names) {
-    const m = Object.prototype.hasOwnProperty.call(ARG_FIELDS, name) ? ARG_FIELDS[name] : undefined;
-    if (!m) continue;
-    if (name === 'dataplane' && has.has('s')) continue;
-    const [field, conv] = m;
-    code += `v = a[${JSON.stringify(name)}];\n`;
-    switch (conv) {
-      case 'ptr':
-        code += `e.${field} = typeof v === 'number' ? v : ptrKeyOf(v);\n`;
-        break;
-      case 'num':
-        code += `e.${field} = typeof v === 'number' ? v : numArg(v) ?? NaN;\n`;
-        break;
-      case 'int':
-        code += `e.${field} = typeof v === 'number' ? intOfNum(v) : intArg(v) ?? NaN;\n`;
-        break;
-      case 'hostoff':
-        code += `e.${field} = typeof v === 'number' ? v : numArg(v) ?? NaN;\ne.hostOffsetInvalid = typeof v === 'bigint' ? v === INV : v === 0xffffffffffffffff;\n`;
-        break;
-      case 'str':
-        code += `e.action = typeof v === 'string' ? v : undefined;\n`;
-        break;
-    }
+    const m = argField(name, names);
+    if (m) code += `v = a[${JSON.stringify(name)}];\n` + storeCode(m, 'v', false);
   }
-  const factory = new Function('clearFields', 'ptrKeyOf', 'numArg', 'intArg', 'intOfNum', 'INV', `return function fillArgs(e, a) {\n${code}};`) as (...deps: unknown[]) => ArgsFiller;
-  return factory(clearFields, ptrKeyOf, numArg, intArg, intOfNum, INV_OFFSET);
+  const deps = Object.keys(STORE_DEPS);
+  const factory = new Function(...deps, `return function fillArgs(e, a) {\n${code}};`) as (...d: unknown[]) => ArgsFiller;
+  return factory(...deps.map((k) => STORE_DEPS[k]));
 }
+
+/** What the code storeCode writes refers to (a compiled filler's parameters). */
+export const STORE_DEPS: Readonly<Record<string, unknown>> = { clearFields, ptrKeyOf, numArg, intArg, intOfNum, INV: INV_OFFSET };
+
+/** The field an argument fills in a layout with these argument names (`s` wins over `dataplane`, as `a.s ?? a.dataplane` did). */
+export function argField(name: string, names: readonly string[]): readonly [field: string, conv: ArgConv] | undefined {
+  // Own names only: an argument may be called `constructor` or `toString`.
+  const m = Object.prototype.hasOwnProperty.call(ARG_FIELDS, name) ? ARG_FIELDS[name] : undefined;
+  if (m && name === 'dataplane' && names.includes('s')) return undefined;
+  return m;
+}
+
+/**
+ * Code storing the value of the JS expression `v` (evaluated once, a variable) into the event `e`'s field,
+ * converted as the rebuild reads it. `numberOnly`: the value is known to be a number (a scanner's digits).
+ * Field names are VirtioEvent's own: the code is fixed text.
+ */
+export function storeCode([field, conv]: readonly [string, ArgConv], v: string, numberOnly: boolean): string {
+  const num = (whenNumber: string, otherwise: string): string => (numberOnly ? whenNumber : `typeof ${v} === 'number' ? ${whenNumber} : ${otherwise}`);
+  switch (conv) {
+    case 'ptr':
+      return `e.${field} = ${num(v, `ptrKeyOf(${v})`)};\n`;
+    case 'num':
+      return `e.${field} = ${num(v, `numArg(${v}) ?? NaN`)};\n`;
+    case 'int':
+      return `e.${field} = ${num(`intOfNum(${v})`, `intArg(${v}) ?? NaN`)};\n`;
+    case 'hostoff':
+      return `e.${field} = ${num(v, `numArg(${v}) ?? NaN`)};\ne.hostOffsetInvalid = ${numberOnly ? `${v} === 0xffffffffffffffff` : `typeof ${v} === 'bigint' ? ${v} === INV : ${v} === 0xffffffffffffffff`};\n`;
+    case 'str':
+      return `e.action = ${numberOnly ? 'undefined' : `typeof ${v} === 'string' ? ${v} : undefined`};\n`;
+  }
+}
+
+/** Fillers of argument objects by their key lists (event(): few shapes, compiled once each; bounded). */
+const OBJECT_FILLERS = new Map<string, ArgsFiller>();
 
 /** A VirtioEvent filled from a QemuEvent's argument object. */
 class ObjectEvent extends VirtioEvent {
@@ -358,36 +376,14 @@ class ObjectEvent extends VirtioEvent {
     this.src = q;
     this.time = q.time;
     this.tid = q.tid;
-    clearFields(this);
-    const self = this as unknown as Record<string, unknown>;
-    const a = q.args;
-    for (const name in a) {
-      // Own names only: an argument may be called `constructor` or `toString`.
-      const m = Object.prototype.hasOwnProperty.call(ARG_FIELDS, name) ? ARG_FIELDS[name] : undefined;
-      if (!m) continue;
-      const v = a[name];
-      const [field, conv] = m;
-      // `s` wins over `dataplane`, as `a.s ?? a.dataplane` did.
-      if (field === 'dp' && name === 'dataplane' && a.s !== undefined) continue;
-      switch (conv) {
-        case 'ptr':
-          self[field] = ptrKeyOf(v);
-          break;
-        case 'num':
-          self[field] = numArg(v) ?? NaN;
-          break;
-        case 'int':
-          self[field] = intArg(v) ?? NaN;
-          break;
-        case 'hostoff':
-          self[field] = numArg(v) ?? NaN;
-          this.hostOffsetInvalid = typeof v === 'bigint' ? v === INV_OFFSET : v === 0xffffffffffffffff;
-          break;
-        case 'str':
-          this.action = typeof v === 'string' ? v : undefined;
-          break;
-      }
+    const names = Object.keys(q.args);
+    const sig = names.join('\0');
+    let fill = OBJECT_FILLERS.get(sig);
+    if (!fill) {
+      if (OBJECT_FILLERS.size >= 256) OBJECT_FILLERS.clear();
+      OBJECT_FILLERS.set(sig, (fill = compileArgsFiller(names)));
     }
+    fill(this, q.args);
   }
 }
 
