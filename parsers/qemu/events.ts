@@ -503,11 +503,6 @@ export class VirtioAssembler {
     this.bump(this.kind(name));
   }
 
-  /** Whether handle() needs this event's arguments; when not, tick(kind, tid) does the same work. */
-  needsArgs(name: string): boolean {
-    return this.kind(name).needsArgs;
-  }
-
   /** An event whose arguments are not needed (kind.needsArgs false): counted as handle() would, without building it. */
   tick(k: EventKind, tid: number): void {
     this.events++;

@@ -23,7 +23,7 @@ function assemble(data: Buffer, tick: boolean): { events: ParsedEvent[]; ticked:
     {
       event(t, h, buf, a, e, offset) {
         if (t.dropped) return;
-        if (tick && !asm.needsArgs(t.name)) {
+        if (tick && !asm.kind(t.name).needsArgs) {
           ticked++;
           asm.tick(asm.kind(t.name), h.pid);
           return;
