@@ -8,7 +8,7 @@
 import type { FastLine, LineRecord, PatternMatch, TextFormatDef, TextParser, ParserContext } from './types.js';
 import type { Evidence } from '../src/model/types.js';
 import { evidenceOf } from './match.js';
-import { compileDecl, compileScanner, matchTemplate, type CompiledFastScan, type CompiledScan, type FieldStore, type Template } from './qemu/decl.js';
+import { compileDecl, compileScanner, FAST_SLOW, matchTemplate, type CompiledFastScan, type CompiledScan, type FieldStore, type Template } from './qemu/decl.js';
 import { argField, compileArgsFiller, STORE_DEPS, storeCode, VirtioAssembler, VirtioEvent, type ArgsFiller, type EventKind } from './qemu/events.js';
 
 /** Declarations whose arguments blkscope reads or whose layout it checks. Others are accepted as unknown events. */
@@ -255,7 +255,7 @@ function matchSpec(spec: EventSpec, text: string, bodyStart: number, prefixEnd: 
 /** A fast-lane slot: the line's place, its event and prefix values, and the rebuild's fields filled in place. */
 class QemuFastLine extends VirtioEvent implements FastLine {
   line = 0;
-  src = '';
+  src: Buffer = EMPTY_BYTES;
   lineStart = 0;
   lineEnd = 0;
   /** Index of the event in SPECS. */
@@ -268,45 +268,105 @@ class QemuFastLine extends VirtioEvent implements FastLine {
   }
   override get evidence(): Evidence {
     // As evidenceOf: the raw line is the line itself (printable ASCII, nothing normalised away).
-    return (this.ev ??= { file: this.file, line: this.line, text: this.src.slice(this.lineStart, this.lineEnd) });
+    return (this.ev ??= { file: this.file, line: this.line, text: this.src.toString('latin1', this.lineStart, this.lineEnd) });
   }
 }
 
+const EMPTY_BYTES = Buffer.alloc(0);
+
 /**
- * The fast lane: the line text[start, end) read in place, as matchQemuLog and the layout's scanner would read it,
- * for lines with a known event whose layout has no text field. Anything else (unknown events, text fields,
- * values beyond 2^53, a line that does not fit) is left to the usual path, which also reports the malformed.
+ * readPrefix on the bytes of a line (the fast lane): the offset after `TID@SEC.USEC:`, with prefixTid /
+ * prefixTime set, or -1. A newline stops it as any other byte that does not fit.
  */
-function fastQemuLine(s: string, start: number, end: number, out: FastLine): boolean {
+function readPrefixBytes(b: Uint8Array, pos: number): number {
+  let t = 0;
+  let i = pos;
+  let c = b[i]!;
+  while (c >= 48 && c <= 57) {
+    t = t * 10 + (c - 48);
+    c = b[++i]!;
+  }
+  if (c !== 64 /* @ */) return -1;
+  c = b[++i]!;
+  const s0 = i;
+  let sec = 0;
+  while (c >= 48 && c <= 57) {
+    sec = sec * 10 + (c - 48);
+    c = b[++i]!;
+  }
+  if (i === s0 || c !== 46 /* . */) return -1;
+  c = b[++i]!;
+  const u0 = i;
+  let usec = 0;
+  while (c >= 48 && c <= 57) {
+    usec = usec * 10 + (c - 48);
+    c = b[++i]!;
+  }
+  if (i - u0 !== 6 || c !== 58 /* : */) return -1;
+  prefixTid = t;
+  prefixTime = sec + usec / 1e6;
+  return i + 1;
+}
+
+/** The known event whose name ([a-z0-9_]+) is at b[pos] followed by a space: its spec, with nameEnd set to the space. */
+let nameEnd = 0;
+function specAtBytes(b: Uint8Array, pos: number): EventSpec | undefined {
+  const e0 = pos;
+  let h = 0;
+  let c = b[pos]!;
+  while ((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95) {
+    h = (Math.imul(h, 31) + c) | 0;
+    c = b[++pos]!;
+  }
+  if (pos === e0 || c !== 32) return undefined;
+  const cands = BY_HASH.get(h);
+  if (!cands) return undefined;
+  for (const spec of cands) {
+    const name = spec.name;
+    if (name.length !== pos - e0) continue;
+    let j = 0;
+    while (j < name.length && name.charCodeAt(j) === b[e0 + j]) j++;
+    if (j === name.length) {
+      nameEnd = pos;
+      return spec;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The fast lane: the line at b[start] read in its bytes, as matchQemuLog and the layout's scanner would read its
+ * text, for lines with a known event whose layout has no text field. Returns the offset of the newline ending the
+ * line, or -1 to leave the line to the usual path (unknown events, text fields, values beyond 2^53, a line that
+ * does not fit, which the usual path reports as malformed). There must be a newline at or after `start`.
+ */
+function fastQemuLine(b: Buffer, start: number, out: FastLine): number {
   let pos = start;
   let tid: number | undefined;
   let time: number | undefined;
-  const c = s.charCodeAt(pos);
+  const c = b[pos]!;
   if (c >= 48 && c <= 57) {
-    pos = readPrefix(s, pos);
-    if (pos < 0) return false;
+    pos = readPrefixBytes(b, pos);
+    if (pos < 0) return -1;
     tid = prefixTid;
     time = prefixTime;
-  } else if (!(c >= 97 && c <= 122)) return false;
-  const e0 = pos;
-  pos = readName(s, pos, end);
-  if (pos === e0 || pos >= end || s.charCodeAt(pos) !== 32) return false;
-  const spec = specAt(s, e0, pos);
-  if (!spec) return false;
+  } else if (!(c >= 97 && c <= 122)) return -1;
+  const spec = specAtBytes(b, pos);
+  if (!spec) return -1;
   const q = out as QemuFastLine;
   for (const v of spec.variants) {
     const fast = v.fast;
-    if (!fast) return false;
-    const r = fast(s, pos + 1, end, q);
-    if (r === 1) {
+    if (!fast) return -1;
+    const r = fast(b, nameEnd + 1, q);
+    if (r >= 0) {
       q.spec = spec.index;
       q.tid = tid;
       q.time = time;
-      return true;
+      return r;
     }
-    if (r < 0) return false;
+    if (r === FAST_SLOW) return -1;
   }
-  return false;
+  return -1;
 }
 
 /**

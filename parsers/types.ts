@@ -82,13 +82,14 @@ export interface TextFormatDef extends FormatBase {
    */
   match?(text: string): PatternMatch | 'malformed' | null;
   /**
-   * Optional fast lane for the format's plainest lines, tried on the input chunk's text before a line is cut out
-   * and normalised (only when this format is the first candidate). True when text[start, end) is certainly a
-   * record of this format, read exactly as match() would read it, and filled into `out`: the router then hands
-   * `out` to the parser's fastLine. False sends the line the usual way. A line it takes must be printable ASCII
-   * that normalizeLine leaves as it is.
+   * Optional fast lane for the format's plainest lines, tried on the bytes of the input chunk before a line is cut
+   * out, decoded and normalised (only when this format is the first candidate). `bytes` holds a newline at or after
+   * `start`. Returns the offset of the newline ending the line when bytes[start, newline) is certainly a record of
+   * this format, read exactly as match() would read its text, and filled into `out`: the router then hands `out` to
+   * the parser's fastLine. -1 sends the line the usual way. A line it takes must be printable ASCII that
+   * normalizeLine leaves as it is.
    */
-  fastLine?(text: string, start: number, end: number, out: FastLine): boolean;
+  fastLine?(bytes: Buffer, start: number, out: FastLine): number;
   /** A slot for fastLine (the router keeps two: the line held back for rejoining, and the next one). */
   newFastLine?(): FastLine;
   createParser(ctx: ParserContext): TextParser;
@@ -98,8 +99,8 @@ export interface TextFormatDef extends FormatBase {
 export interface FastLine {
   /** 1-based line number (set by the router). */
   line: number;
-  /** The text the line is in, and its bounds (set by the router). */
-  src: string;
+  /** The bytes the line is in (its chunk), and its bounds (set by the router). */
+  src: Buffer;
   lineStart: number;
   lineEnd: number;
 }

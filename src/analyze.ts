@@ -17,6 +17,7 @@ const MAX_RAW = 4096;
 const MAX_SKIPPED_SAMPLES = 20;
 /** A line this long or longer may have been wrapped by a mail client. */
 const WRAP_MIN = 40;
+const NO_BYTES = Buffer.alloc(0);
 
 export interface AnalysisSink extends ModelSink {
   /** An input's format was decided (or not). */
@@ -243,6 +244,8 @@ interface Classified {
 export class TextRouter {
   private readonly decoder = new StringDecoder('utf8');
   private carry = '';
+  /** pushBytes: the last chunk ended inside a line (its text so far is in carry, or in the decoder). */
+  private tail = false;
   private lineNo = 0;
   /** The line held back for rejoining a wrapped record: its record, format index and match. */
   private pendingRec: LineRecord | undefined;
@@ -276,6 +279,10 @@ export class TextRouter {
   }
 
   push(chunk: Buffer): void {
+    if (this.fast !== undefined) {
+      this.pushBytes(chunk, this.fast);
+      return;
+    }
     // The decoded chunk is one flat string: lines are read in it (the line begun in the last chunk is joined first).
     const text = this.decoder.write(chunk);
     let start = 0;
@@ -291,17 +298,56 @@ export class TextRouter {
       this.onLine(first);
       start = nl + 1;
     }
-    const fast = this.fast;
     for (;;) {
       const nl = text.indexOf('\n', start);
       if (nl < 0) break;
-      // The fast lane reads the plainest lines in place (no line string, no normalising, no match object).
-      if (fast !== undefined && nl > start && nl - start <= MAX_RAW && fast.fastLine!(text, start, nl, this.fastSlot!)) this.onFastLine(text, start, nl);
-      else this.onLine(text.slice(start, nl));
+      this.onLine(text.slice(start, nl));
       start = nl + 1;
     }
     this.carry = text.slice(start);
     this.boundCarry();
+  }
+
+  /**
+   * push() with a fast lane: the lines that lie whole in the chunk are read in its bytes. The fast lane reads the
+   * plainest in place (no decoding, no line string, no normalising, no match object) and says where they end; the
+   * others are decoded one by one, which gives the text the decoder would (a newline byte is never part of a UTF-8
+   * sequence). The decoder only sees the chunk's tail, the line that goes on in the next chunk.
+   */
+  private pushBytes(chunk: Buffer, fast: TextFormatDef): void {
+    let start = 0;
+    if (this.tail) {
+      // The line begun in the last chunk (its text in carry, a character cut in two in the decoder) ends here.
+      const nl = chunk.indexOf(10);
+      if (nl < 0) {
+        this.carry += this.decoder.write(chunk);
+        this.boundCarry();
+        return;
+      }
+      const head = this.decoder.write(chunk.subarray(0, nl + 1));
+      const first = this.carry + head.slice(0, -1);
+      this.carry = '';
+      this.tail = false;
+      this.onLine(first);
+      start = nl + 1;
+    }
+    const last = chunk.lastIndexOf(10);
+    while (start <= last) {
+      const nl = fast.fastLine!(chunk, start, this.fastSlot!);
+      if (nl >= 0 && nl - start <= MAX_RAW) {
+        this.onFastLine(chunk, start, nl);
+        start = nl + 1;
+        continue;
+      }
+      const end = chunk.indexOf(10, start);
+      this.onLine(chunk.toString('utf8', start, end));
+      start = end + 1;
+    }
+    if (start < chunk.length) {
+      this.carry = this.decoder.write(chunk.subarray(start));
+      this.tail = true;
+      this.boundCarry();
+    }
   }
 
   /** Bound the carry: a single "line" of many MB is cut into 1 MiB pieces. */
@@ -363,8 +409,8 @@ export class TextRouter {
       this.fastHeld = undefined;
       this.claim(0);
       this.parsers[0]!.fastLine!(h);
-      // The slot no longer keeps its chunk's text alive.
-      h.src = '';
+      // The slot no longer keeps its chunk alive.
+      h.src = NO_BYTES;
     }
   }
 
@@ -375,12 +421,12 @@ export class TextRouter {
   }
 
   /** A line the fast lane read into fastSlot: as onLine, without a string for it. */
-  private onFastLine(text: string, start: number, end: number): void {
+  private onFastLine(chunk: Buffer, start: number, end: number): void {
     this.lineNo++;
     this.info.lines!++;
     const cur = this.fastSlot!;
     cur.line = this.lineNo;
-    cur.src = text;
+    cur.src = chunk;
     cur.lineStart = start;
     cur.lineEnd = end;
     // A line that parsed is never joined to the one before it: that one is done.
@@ -395,7 +441,7 @@ export class TextRouter {
     const h = this.fastHeld;
     if (h) {
       this.fastHeld = undefined;
-      const raw = h.src.slice(h.lineStart, h.lineEnd);
+      const raw = h.src.toString('latin1', h.lineStart, h.lineEnd);
       this.pendingRec = { file: this.ctx.file, line: h.line, text: raw, raw };
       this.pendingFmt = 0;
       this.pendingM = matchText(this.formats[0]!, raw);

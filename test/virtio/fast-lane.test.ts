@@ -102,6 +102,31 @@ describe('QEMU log fast lane', () => {
     expect(wrappedJoins).toBeGreaterThan(0);
   });
 
+  it('reads what the decoder reads where lines carry UTF-8, broken UTF-8 or characters cut by a chunk edge', () => {
+    // Byte hazards between and inside log lines: multi-byte characters (2, 3 and 4 bytes), a lone lead byte before the
+    // newline, a stray continuation byte, 0xff, a NUL, and a character inside an otherwise plain event line.
+    const hazards = [
+      Buffer.from('qemu-system-x86_64: café → disk ✓ 😀\n'),
+      Buffer.from([0xc3, 0x0a]),
+      Buffer.from([0x80, 0x41, 0xff, 0x00, 0x0a]),
+      Buffer.from('4887@1795471911.000009:virtqueue_flush vq 0x7f7410ad8010 count 1é\n'),
+      Buffer.from('4887@1795471911.000010:virtqueue_flush vq 0x7f74😀10ad8010 count 1\n'),
+      Buffer.from([0xe2, 0x82]),
+    ];
+    for (let seed = 1; seed <= 12; seed++) {
+      const rnd = xorshift(seed * 40503);
+      const parts: Buffer[] = [];
+      for (const line of randomQemuLog(seed).split('\n')) {
+        if (rnd() < 0.08) parts.push(hazards[Math.floor(rnd() * hazards.length)]!);
+        parts.push(Buffer.from(line + '\n'));
+      }
+      const data = Buffer.concat(parts);
+      const r = same(data, [1, 2, 3, 5, 7, 11, 64, 4099]);
+      same(data, [data.length]);
+      expect(r.info.records).toBeGreaterThan(0);
+    }
+  });
+
   it('joins a wrapped continuation to a line the fast lane read', () => {
     // The first line parses alone (status 0); the mail client moved the rest of the number to the next line.
     const lines = [
