@@ -5,7 +5,7 @@
 // Event argument layouts: the trace-events declarations below (QEMU 7.2 /usr/share/qemu/trace-events-all,
 // hw/block/trace-events, hw/virtio/trace-events, block/trace-events), plus the pre-vdev virtio_blk_* forms
 // of QEMU <= 2.x and the zoned events of QEMU 8.0.
-import type { FastLine, LineRecord, PatternMatch, TextFormatDef, TextParser, ParserContext } from './types.js';
+import { FAST_RECORD_MAX, type FastLine, type LineRecord, type PatternMatch, type TextFormatDef, type TextParser, type ParserContext } from './types.js';
 import type { Evidence } from '../src/model/types.js';
 import { evidenceOf } from './match.js';
 import { compileDecl, compileScanner, FAST_SLOW, matchTemplate, type CompiledFastScan, type CompiledScan, type FieldStore, type Template } from './qemu/decl.js';
@@ -74,9 +74,19 @@ interface Variant {
   fill: ArgsFiller;
   /** Its event's index in SPECS. */
   spec: number;
-  /** The layout read in place from the chunk's text into a fast-lane slot (undefined: layouts with text fields). */
+  /** The layout read in place from the chunk's bytes into a fast-lane slot (undefined: layouts with text fields). */
   fast: CompiledFastScan | undefined;
+  /** The same reading with the kept fields' values written as numbers into a Float64Array, in `kept` order (fastRecord). */
+  rec: CompiledFastScan | undefined;
+  /** Fills a fast-lane slot from those numbers, as `fast` fills it (fastReplay). */
+  replay: Replay;
+  /** The layout's fields the rebuild keeps, each once. */
+  kept: string[];
+  /** Index in VARIANTS (a fast-lane record's code). */
+  code: number;
 }
+
+type Replay = (e: VirtioEvent, r: Float64Array, o: number) => void;
 
 interface EventSpec {
   /** The event name as a constant (internalised) string. */
@@ -87,13 +97,29 @@ interface EventSpec {
 }
 
 const SPECS = new Map<string, EventSpec>();
+/** Every variant by its code. */
+const VARIANTS: Variant[] = [];
 for (const d of DECLS) {
   const t = compileDecl(d);
   if (!t) throw new Error(`qemu-log: bad declaration ${d}`);
   let s = SPECS.get(t.name);
   if (!s) SPECS.set(t.name, (s = { name: t.name, index: SPECS.size, variants: [] }));
   const names = t.parts.filter((p) => p.field !== undefined).map((p) => p.field!);
-  s.variants.push({ t, scan: compileScanner(t), fill: compileArgsFiller(names), spec: s.index, fast: compileScanner(t, fieldStores(names), 'clearFields(e);', STORE_DEPS) });
+  const kept = [...new Set(names.filter((n) => argField(n, names)))];
+  const fast = compileScanner(t, fieldStores(names), 'clearFields(e);', STORE_DEPS);
+  const v: Variant = {
+    t,
+    scan: compileScanner(t),
+    fill: compileArgsFiller(names),
+    spec: s.index,
+    fast,
+    rec: fast && 4 + kept.length <= FAST_RECORD_MAX ? compileScanner(t, (name, value) => (kept.includes(name) ? `e[${kept.indexOf(name)}] = ${value};\n` : ''), '', {}) : undefined,
+    replay: compileReplay(names, kept),
+    kept,
+    code: VARIANTS.length,
+  };
+  s.variants.push(v);
+  VARIANTS.push(v);
 }
 
 /** A layout's fields into the rebuild's event, as compileArgsFiller stores them (the scanner's values are numbers). */
@@ -102,6 +128,15 @@ function fieldStores(names: string[]): FieldStore {
     const m = argField(name, names);
     return m ? storeCode(m, value, true) : '';
   };
+}
+
+/** Fills an event from the numbers a record scanner wrote (r[o + i] = the value of kept[i]), as fieldStores' code would. */
+function compileReplay(names: string[], kept: string[]): Replay {
+  let code = 'clearFields(e);\nlet v = 0;\n';
+  kept.forEach((name, i) => (code += `v = r[o + ${i}];\n` + storeCode(argField(name, names)!, 'v', true)));
+  const deps = Object.keys(STORE_DEPS);
+  const factory = new Function(...deps, `return function replay(e, r, o) {\n${code}};`) as (...d: unknown[]) => Replay;
+  return factory(...deps.map((k) => STORE_DEPS[k]));
 }
 
 function nameHash(s: string): number {
@@ -334,39 +369,81 @@ function specAtBytes(b: Uint8Array, pos: number): EventSpec | undefined {
   return undefined;
 }
 
+/** What fastMatch read: the line's TID and time (undefined without a prefix). */
+let fastTid: number | undefined;
+let fastTime: number | undefined;
+/** Scratch for a record scanner's values. */
+const REC_VALUES = new Float64Array(FAST_RECORD_MAX);
+
 /**
  * The fast lane: the line at b[start] read in its bytes, as matchQemuLog and the layout's scanner would read its
- * text, for lines with a known event whose layout has no text field. Returns the offset of the newline ending the
- * line, or -1 to leave the line to the usual path (unknown events, text fields, values beyond 2^53, a line that
- * does not fit, which the usual path reports as malformed). There must be a newline at or after `start`.
+ * text, for lines with a known event whose layout has no text field. The layout's values go into `out` (a slot,
+ * or REC_VALUES for a record). Returns the variant and sets fastNl to the offset of the newline ending the line, or
+ * undefined to leave the line to the usual path (unknown events, text fields, values beyond 2^53, a line that does
+ * not fit, which the usual path reports as malformed). There must be a newline at or after `start`.
  */
-function fastQemuLine(b: Buffer, start: number, out: FastLine): number {
+let fastNl = 0;
+function fastMatch(b: Buffer, start: number, out: object, record: boolean): Variant | undefined {
   let pos = start;
-  let tid: number | undefined;
-  let time: number | undefined;
+  fastTid = undefined;
+  fastTime = undefined;
   const c = b[pos]!;
   if (c >= 48 && c <= 57) {
     pos = readPrefixBytes(b, pos);
-    if (pos < 0) return -1;
-    tid = prefixTid;
-    time = prefixTime;
-  } else if (!(c >= 97 && c <= 122)) return -1;
+    if (pos < 0) return undefined;
+    fastTid = prefixTid;
+    fastTime = prefixTime;
+  } else if (!(c >= 97 && c <= 122)) return undefined;
   const spec = specAtBytes(b, pos);
-  if (!spec) return -1;
-  const q = out as QemuFastLine;
+  if (!spec) return undefined;
   for (const v of spec.variants) {
-    const fast = v.fast;
-    if (!fast) return -1;
-    const r = fast(b, nameEnd + 1, q);
+    const scan = record ? v.rec : v.fast;
+    if (!scan) return undefined;
+    const r = scan(b, nameEnd + 1, out);
     if (r >= 0) {
-      q.spec = spec.index;
-      q.tid = tid;
-      q.time = time;
-      return r;
+      fastNl = r;
+      return v;
     }
-    if (r === FAST_SLOW) return -1;
+    if (r === FAST_SLOW) return undefined;
   }
-  return -1;
+  return undefined;
+}
+
+/** TextFormatDef.fastLine: the line read into a slot. */
+function fastQemuLine(b: Buffer, start: number, out: FastLine): number {
+  const q = out as QemuFastLine;
+  const v = fastMatch(b, start, q, false);
+  if (!v) return -1;
+  q.spec = v.spec;
+  q.tid = fastTid;
+  q.time = fastTime;
+  return fastNl;
+}
+
+/** TextFormatDef.fastRecord: [code, newline offset, tid (NaN: none), time (NaN: none), the kept values...]. */
+function fastQemuRecord(b: Buffer, start: number, rec: Float64Array, at: number): number {
+  const v = fastMatch(b, start, REC_VALUES, true);
+  if (!v) return -1;
+  rec[at] = v.code;
+  rec[at + 1] = fastNl;
+  rec[at + 2] = fastTid ?? NaN;
+  rec[at + 3] = fastTime ?? NaN;
+  const n = v.kept.length;
+  for (let i = 0; i < n; i++) rec[at + 4 + i] = REC_VALUES[i]!;
+  return 4 + n;
+}
+
+/** TextFormatDef.fastReplay: a slot filled from a fastQemuRecord record. */
+function fastQemuReplay(rec: Float64Array, at: number, out: FastLine): number {
+  const q = out as QemuFastLine;
+  const v = VARIANTS[rec[at]!]!;
+  v.replay(q, rec, at + 4);
+  q.spec = v.spec;
+  const tid = rec[at + 2]!;
+  const time = rec[at + 3]!;
+  q.tid = tid === tid ? tid : undefined;
+  q.time = time === time ? time : undefined;
+  return 4 + v.kept.length;
 }
 
 /**
@@ -535,6 +612,8 @@ export const qemuLog: TextFormatDef = {
   },
   match: matchQemuLog,
   fastLine: fastQemuLine,
+  fastRecord: fastQemuRecord,
+  fastReplay: fastQemuReplay,
   newFastLine: (): FastLine => new QemuFastLine(),
   createParser(ctx: ParserContext): TextParser {
     return new QemuLogParser(ctx);

@@ -90,10 +90,22 @@ export interface TextFormatDef extends FormatBase {
    * normalizeLine leaves as it is.
    */
   fastLine?(bytes: Buffer, start: number, out: FastLine): number;
+  /**
+   * The fast lane for a worker thread (src/input/text-lane.ts): reads the line at bytes[start] as fastLine does, but
+   * writes what it read as numbers into rec[at...] (at most FAST_RECORD_MAX of them): rec[at] >= 0, rec[at + 1] the
+   * offset of the newline ending the line, then the format's own values. Returns the record's length, or -1 for a
+   * line the usual path must read.
+   */
+  fastRecord?(bytes: Buffer, start: number, rec: Float64Array, at: number): number;
+  /** Fills `out` from a record fastRecord wrote at rec[at], as fastLine would have filled it; returns the record's length. */
+  fastReplay?(rec: Float64Array, at: number, out: FastLine): number;
   /** A slot for fastLine (the router keeps two: the line held back for rejoining, and the next one). */
   newFastLine?(): FastLine;
   createParser(ctx: ParserContext): TextParser;
 }
+
+/** Most numbers TextFormatDef.fastRecord writes for one line. */
+export const FAST_RECORD_MAX = 32;
 
 /** A line a format's fast lane read (TextFormatDef.fastLine): where it is; the format adds what it read. */
 export interface FastLine {

@@ -7,6 +7,7 @@ import { FORMATS, findFormat } from '../parsers/index.js';
 import { RULES } from './rules/index.js';
 import { Model, type ModelSink } from './model/model.js';
 import { normalizeLine, quoteDepth } from './input/normalize.js';
+import { TextLane, wantLane } from './input/text-lane.js';
 import { InputError, type InputSource } from './input/sources.js';
 import { matchText } from '../parsers/match.js';
 import { detach } from './util/detach.js';
@@ -135,6 +136,8 @@ async function analyzeSource(src: InputSource, model: Model, run: AnalyzeRun): P
   let textRouter: TextRouter | undefined;
   let bin: ReturnType<BinaryFormatDef['createParser']> | undefined;
   let offset = 0;
+  /** A big log's fast lane on a worker thread (src/input/text-lane.ts). */
+  let lane: TextLane | undefined;
 
   const decide = (final: boolean): boolean => {
     const head = Buffer.concat(headChunks);
@@ -164,6 +167,9 @@ async function analyzeSource(src: InputSource, model: Model, run: AnalyzeRun): P
         info,
       );
       textRouter.push(head);
+      // A big file's remaining lines are read on a worker thread, which reads the file from the end of the head on.
+      const laneFormat = textRouter.laneFormat;
+      if (laneFormat && !final && wantLane(src.size, src.live === true)) lane = TextLane.start(laneFormat, textRouter, src.name, head.length, head.length === 0 || head[head.length - 1] === 10);
     }
     headChunks = [];
     return true;
@@ -185,6 +191,8 @@ async function analyzeSource(src: InputSource, model: Model, run: AnalyzeRun): P
         if (headLen >= HEAD_BYTES || src.live) {
           decided = decide(false);
           if (decided && info.error) break;
+          // The worker reads the rest: this stream stops here.
+          if (lane) break;
         }
         continue;
       }
@@ -197,6 +205,21 @@ async function analyzeSource(src: InputSource, model: Model, run: AnalyzeRun): P
     if (!decided) decide(true);
   } catch (e) {
     info.error = e instanceof InputError ? e.message : describeError(e);
+  }
+  if (lane) {
+    const sink = run.sink;
+    try {
+      await lane.run({
+        signal: run.signal,
+        taken: (bytes) => {
+          info.bytes! += bytes;
+          sink?.progress?.(src.name, info.bytes!);
+        },
+        drain: sink?.drain ? () => sink.drain!() : undefined,
+      });
+    } catch (e) {
+      info.error = describeError(e);
+    }
   }
   try {
     if (bin) {
@@ -315,22 +338,8 @@ export class TextRouter {
    * sequence). The decoder only sees the chunk's tail, the line that goes on in the next chunk.
    */
   private pushBytes(chunk: Buffer, fast: TextFormatDef): void {
-    let start = 0;
-    if (this.tail) {
-      // The line begun in the last chunk (its text in carry, a character cut in two in the decoder) ends here.
-      const nl = chunk.indexOf(10);
-      if (nl < 0) {
-        this.carry += this.decoder.write(chunk);
-        this.boundCarry();
-        return;
-      }
-      const head = this.decoder.write(chunk.subarray(0, nl + 1));
-      const first = this.carry + head.slice(0, -1);
-      this.carry = '';
-      this.tail = false;
-      this.onLine(first);
-      start = nl + 1;
-    }
+    let start = this.headLine(chunk);
+    if (start < 0) return;
     const last = chunk.lastIndexOf(10);
     while (start <= last) {
       const nl = fast.fastLine!(chunk, start, this.fastSlot!);
@@ -343,6 +352,63 @@ export class TextRouter {
       this.onLine(chunk.toString('utf8', start, end));
       start = end + 1;
     }
+    this.keepTail(chunk, start);
+  }
+
+  /**
+   * push() for a chunk whose whole lines a worker thread has read already (src/input/text-lane.ts: laneRecords):
+   * `rec[0, n)` holds one record per line, the fast lane's (TextFormatDef.fastRecord) or [-1, end of the line] for
+   * a line to read the usual way. Same lines, same order, same reading as pushBytes.
+   */
+  pushRecords(chunk: Buffer, rec: Float64Array, n: number): void {
+    const fast = this.fast!;
+    let start = this.headLine(chunk);
+    if (start < 0) return;
+    for (let i = 0; i < n; ) {
+      if (rec[i]! < 0) {
+        const end = rec[i + 1]!;
+        this.onLine(chunk.toString('utf8', start, end));
+        start = end + 1;
+        i += 2;
+        continue;
+      }
+      const nl = rec[i + 1]!;
+      i += fast.fastReplay!(rec, i, this.fastSlot!);
+      if (nl - start <= MAX_RAW) this.onFastLine(chunk, start, nl);
+      else this.onLine(chunk.toString('utf8', start, nl));
+      start = nl + 1;
+    }
+    this.keepTail(chunk, start);
+  }
+
+  /** Whether a fast-lane worker can read this router's lines (src/input/text-lane.ts). */
+  get laneFormat(): TextFormatDef | undefined {
+    return this.fast?.fastRecord && this.fast.fastReplay ? this.fast : undefined;
+  }
+
+  /**
+   * The line begun in the last chunk (its text in carry, a character cut in two in the decoder) when it ends in
+   * this one: processed, and the offset after it returned. 0 when the last chunk ended with its line; -1 when this
+   * chunk has no newline (it all goes on the carry).
+   */
+  private headLine(chunk: Buffer): number {
+    if (!this.tail) return 0;
+    const nl = chunk.indexOf(10);
+    if (nl < 0) {
+      this.carry += this.decoder.write(chunk);
+      this.boundCarry();
+      return -1;
+    }
+    const head = this.decoder.write(chunk.subarray(0, nl + 1));
+    const first = this.carry + head.slice(0, -1);
+    this.carry = '';
+    this.tail = false;
+    this.onLine(first);
+    return nl + 1;
+  }
+
+  /** The chunk's bytes from `start` (after its last newline) begin the next line. */
+  private keepTail(chunk: Buffer, start: number): void {
     if (start < chunk.length) {
       this.carry = this.decoder.write(chunk.subarray(start));
       this.tail = true;

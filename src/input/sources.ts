@@ -9,6 +9,8 @@ export interface InputSource {
   chunks(): AsyncIterable<Buffer>;
   /** True for sources that keep growing (follow mode): detection must work on what is there. */
   live?: boolean;
+  /** The input's size in bytes when known (a file, once chunks() has begun). */
+  size?: number;
 }
 
 export class InputError extends Error {
@@ -21,12 +23,13 @@ export class InputError extends Error {
 }
 
 export function fileSource(path: string, highWaterMark = 1 << 20): InputSource {
-  return {
+  const src: InputSource = {
     name: path,
     async *chunks() {
       try {
         const st = await stat(path);
         if (st.isDirectory()) throw new InputError(path, 'is a directory');
+        if (st.isFile()) src.size = st.size;
       } catch (e) {
         if (e instanceof InputError) throw e;
         throw new InputError(path, describeFsError(e));
@@ -39,6 +42,7 @@ export function fileSource(path: string, highWaterMark = 1 << 20): InputSource {
       }
     },
   };
+  return src;
 }
 
 export function stdinSource(stream: NodeJS.ReadableStream = process.stdin): InputSource {

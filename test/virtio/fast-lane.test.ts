@@ -10,6 +10,7 @@ import { qemuLog } from '../../parsers/qemu-log.js';
 import type { InputInfo, ParsedEvent } from '../../src/model/types.js';
 import type { ParserContext, TextFormatDef } from '../../parsers/types.js';
 import { randomQemuLog, xorshift } from './random-trace.js';
+import { laneRecords } from '../../src/input/text-lane.js';
 
 const R = join(dirname(new URL(import.meta.url).pathname), '../../../shared/realtraces');
 const SLOW: TextFormatDef = { ...qemuLog, fastLine: undefined, newFastLine: undefined };
@@ -20,8 +21,12 @@ interface Run {
   skipped: { line?: number; text?: string; reason: string }[];
 }
 
-/** Route `data` in chunks of the given sizes (cycled), with an idle() after the chunks marked in `idleAfter`. */
-function route(format: TextFormatDef, data: Buffer, sizes: number[], idleAfter = new Set<number>()): Run {
+/**
+ * Route `data` in chunks of the given sizes (cycled), with an idle() after the chunks marked in `idleAfter`.
+ * `records`: each chunk's lines are read first as the worker thread reads them (laneRecords), then handed over
+ * with TextRouter.pushRecords.
+ */
+function route(format: TextFormatDef, data: Buffer, sizes: number[], idleAfter = new Set<number>(), records = false): Run {
   const events: ParsedEvent[] = [];
   const skipped: Run['skipped'] = [];
   const info: InputInfo = { file: 'log', format: '', formats: [], records: 0, skipped: 0, skippedSamples: [], lines: 0, bytes: 0 };
@@ -33,9 +38,15 @@ function route(format: TextFormatDef, data: Buffer, sizes: number[], idleAfter =
   };
   const router = new TextRouter([format], ctx, info);
   let k = 0;
+  let rec = new Float64Array(8);
   for (let off = 0; off < data.length; k++) {
     const n = sizes[k % sizes.length]!;
-    router.push(data.subarray(off, off + n));
+    const chunk = data.subarray(off, off + n);
+    if (records) {
+      const r = laneRecords(format, chunk, off > 0 && data[off - 1] !== 10, rec);
+      rec = r.rec;
+      router.pushRecords(chunk, rec, r.n);
+    } else router.push(chunk);
     off += n;
     if (idleAfter.has(k)) router.idle();
   }
@@ -48,10 +59,13 @@ function canon(r: Run): string {
   return JSON.stringify(r);
 }
 
+/** The fast lane in-thread, the worker's records and the ordinary path give the same run. */
 function same(data: Buffer, sizes: number[], idleAfter?: Set<number>): Run {
   const fast = route(qemuLog, data, sizes, idleAfter);
   const slow = route(SLOW, data, sizes, idleAfter);
+  const records = route(qemuLog, data, sizes, idleAfter, true);
   expect(canon(fast)).toBe(canon(slow));
+  expect(canon(records)).toBe(canon(slow));
   return fast;
 }
 
