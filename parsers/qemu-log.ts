@@ -302,8 +302,44 @@ class QemuFastLine extends VirtioEvent implements FastLine {
     this.ev = undefined;
   }
   override get evidence(): Evidence {
-    // As evidenceOf: the raw line is the line itself (printable ASCII, nothing normalised away).
-    return (this.ev ??= { file: this.file, line: this.line, text: this.src.toString('latin1', this.lineStart, this.lineEnd) });
+    return (this.ev ??= new LineBytesEvidence(this.file, this.line, this.src, this.lineStart, this.lineEnd));
+  }
+}
+
+/**
+ * A fast-lane line's evidence: as evidenceOf's (the raw line is the line itself: printable ASCII, nothing normalised
+ * away), with the text made from the chunk's bytes only when something reads it. Most evidence dies with its
+ * request unread; until then it keeps its chunk alive, as a line slice keeps its chunk's text alive (the model
+ * detaches what findings keep). toJSON keeps `text` in JSON.
+ */
+class LineBytesEvidence implements Evidence {
+  private t: string | undefined = undefined;
+  private src: Buffer | undefined;
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    src: Buffer,
+    private readonly start: number,
+    private readonly end: number,
+  ) {
+    this.src = src;
+  }
+
+  get text(): string {
+    if (this.t === undefined) {
+      this.t = this.src!.toString('latin1', this.start, this.end);
+      this.src = undefined;
+    }
+    return this.t;
+  }
+
+  set text(v: string) {
+    this.t = v;
+    this.src = undefined;
+  }
+
+  toJSON(): Evidence {
+    return { file: this.file, line: this.line, text: this.text };
   }
 }
 

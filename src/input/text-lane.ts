@@ -166,7 +166,8 @@ export class TextLane {
         if (m.kind === 'error') throw new Error(m.message);
         r.taken(m.len);
         this.sink.pushRecords(Buffer.from(m.buf, 0, m.len), new Float64Array(m.rec), m.n);
-        // One more credit, and the record buffer to write into again.
+        // One more credit, and the record buffer to write into again. The chunk stays here: evidence made from its
+        // bytes when read keeps it alive as long as its request lives (LineBytesEvidence).
         this.worker.postMessage(m.rec, [m.rec]);
         if (r.drain) await r.drain();
       }
