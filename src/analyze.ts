@@ -242,7 +242,7 @@ function familyContext(ctx: ParserContext, f: FormatDef): ParserContext {
       if (ev.kind === 'submit') {
         const req = ev.req;
         if (req.family === undefined) req.family = family;
-        if (text) {
+        if (text && ev.ownStrings !== true) {
           // Text ids and devices are often slices of a 1 MiB input chunk: copy them so kept rows do not pin chunks.
           req.id = detach(req.id);
           if (req.device !== undefined) req.device = detach(req.device);

@@ -58,9 +58,11 @@ export function bigPtrKey(text: string): number {
   let id = BIG_PTR_ID.get(text);
   if (id === undefined) {
     if (BIG_PTR_TEXT.length >= MAX_BIG_PTRS) return Number(BigInt(text));
-    BIG_PTR_TEXT.push(text);
+    // A copy: the text may be cut from an input chunk, and request ids are made from it (never copied again).
+    const own = detach(text);
+    BIG_PTR_TEXT.push(own);
     id = -BIG_PTR_TEXT.length;
-    BIG_PTR_ID.set(text, id);
+    BIG_PTR_ID.set(own, id);
   }
   return id;
 }
@@ -402,11 +404,13 @@ interface Pending {
   handled: boolean;
   /** blk_co_* submission seen (for multireq and host I/O attribution). */
   issued: boolean;
-  zeroWrite?: boolean;
-  status?: number;
-  completeTime?: number;
-  completeEvidence?: Evidence;
+  zeroWrite: boolean;
+  status: number | undefined;
+  completeTime: number | undefined;
+  completeEvidence: Evidence | undefined;
   hostIo: number;
+  /** Generation of the element pointer when it was popped (the key's #N, but see submit). */
+  gen: number;
 }
 
 interface HostIo {
@@ -679,8 +683,25 @@ export class VirtioAssembler {
     if (q?.vdev) req.device = q.vdev;
     if (q?.n !== undefined) req.queue = q.n;
     if (time !== undefined) req.submitTime = time;
-    req.key = `${this.ctx.file}|${id}#${gen}`;
-    const p: Pending = { req, elem, isOpen: true, vq: vqKey === vqKey ? vqKey : undefined, tid: evTid, inNum, outNum, submitted: false, handled: false, issued: false, hostIo: 0 };
+    // The key is made at submit (popKey), when the device is known.
+    const p: Pending = {
+      req,
+      elem,
+      isOpen: true,
+      vq: vqKey === vqKey ? vqKey : undefined,
+      tid: evTid,
+      inNum,
+      outNum,
+      submitted: false,
+      handled: false,
+      issued: false,
+      zeroWrite: false,
+      status: undefined,
+      completeTime: undefined,
+      completeEvidence: undefined,
+      hostIo: 0,
+      gen,
+    };
     this.open.set(elem, p);
     this.current.set(tid, p);
   }
@@ -817,7 +838,7 @@ export class VirtioAssembler {
     if (p.submitted) return;
     this.guessOp(p, fillLen);
     const req = p.req;
-    if (req.device) req.key = `${this.ctx.file}|${req.device}|${req.id}#${this.gens.get(p.elem) ?? 1}`;
+    req.key = req.device ? `${this.ctx.file}|${req.device}|${req.id}#${this.gens.get(p.elem) ?? 1}` : this.popKey(p);
     if (req.device === undefined && p.vq !== undefined) {
       const q = this.vqs.get(p.vq);
       if (q?.vdev) req.device = q.vdev;
@@ -828,7 +849,13 @@ export class VirtioAssembler {
       if (q?.n !== undefined) req.queue = q.n;
     }
     p.submitted = true;
-    this.ctx.emit({ kind: 'submit', req });
+    // Ids and devices are pointer texts (ptrText): they share no memory with the input.
+    this.ctx.emit({ kind: 'submit', req, ownStrings: true });
+  }
+
+  /** The key of a request whose device is not known when it is submitted (or of one not submitted yet). */
+  private popKey(p: Pending): string {
+    return `${this.ctx.file}|${p.req.id}#${p.gen}`;
   }
 
   /** Complete a request: after req_complete (+ the fill when traced), or a fill alone. */
@@ -1032,7 +1059,7 @@ export class VirtioAssembler {
       const data: Record<string, unknown> = { via: name, kind, hostOffset, bytes: opt(ev.bytes), bs: ptrOpt(ev.bs) };
       if (lastQKind !== undefined && kind !== 'data') data.after = lastQKind.name;
       if (curOpen) {
-        data.requestKey = curOpen.req.key;
+        data.requestKey = curOpen.submitted ? curOpen.req.key : this.popKey(curOpen);
         data.requestOp = curOpen.req.op;
         data.requestId = curOpen.req.id;
       }

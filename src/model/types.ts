@@ -108,7 +108,7 @@ export interface Request {
 /** Events a parser emits; the model turns them into requests and passes them to rules. */
 export type ParsedEvent =
   /** A request enters the in-flight table (keyed by req.key). */
-  | { kind: 'submit'; req: Request }
+  | { kind: 'submit'; req: Request; /** The request's id and device share no memory with the input text (the parser made them). */ ownStrings?: boolean }
   /** A request completed: status as logged. */
   | { kind: 'complete'; key: string; status?: string; time?: number; evidence?: Evidence; /** The request itself, which the parser has submitted (spares the lookup by key while it is in flight under it). */ req?: Request }
   /** A request's record ended and the format logs no completion for it: it leaves the table without one. */
