@@ -113,7 +113,7 @@ for (const d of DECLS) {
     fill: compileArgsFiller(names),
     spec: s.index,
     fast,
-    rec: fast && 4 + kept.length <= FAST_RECORD_MAX ? compileScanner(t, (name, value) => (kept.includes(name) ? `e[${kept.indexOf(name)}] = ${value};\n` : ''), '', {}) : undefined,
+    rec: fast && 4 + kept.length <= FAST_RECORD_MAX ? compileScanner(t, (name, value) => (kept.includes(name) ? `e[o + ${kept.indexOf(name)}] = ${value};\n` : ''), '', {}) : undefined,
     replay: compileReplay(names, kept),
     kept,
     code: VARIANTS.length,
@@ -147,12 +147,21 @@ function nameHash(s: string): number {
 const BY_HASH = new Map<number, EventSpec[]>();
 /** Event names by SPECS index. */
 const SPEC_NAMES = [...SPECS.keys()];
-for (const spec of SPECS.values()) {
+const SPEC_LIST = [...SPECS.values()];
+/** The same names for the fast lane: an open-addressing table of SPEC_LIST index + 1 by hash (0 = empty). */
+const NAME_SLOTS = 1024;
+const NAME_TABLE = new Int16Array(NAME_SLOTS);
+const NAME_HASHES = new Int32Array(SPEC_LIST.length);
+SPEC_LIST.forEach((spec, i) => {
   const h = nameHash(spec.name);
   const l = BY_HASH.get(h);
   if (l) l.push(spec);
   else BY_HASH.set(h, [spec]);
-}
+  NAME_HASHES[i] = h;
+  let k = h & (NAME_SLOTS - 1);
+  while (NAME_TABLE[k] !== 0) k = (k + 1) & (NAME_SLOTS - 1);
+  NAME_TABLE[k] = i + 1;
+});
 
 /** Names of QEMU trace-event prefixes used to accept unknown bare lines (without TID@SEC.USEC:). */
 const BARE_FAMILIES = /^(?:virtio|virtqueue|vhost|blk|bdrv|qcow2|qed|luring|laio|file|thread_pool|dma|iothread|aio|qemu|vring|nvme|scsi|ide|ahci|raw|vmdk|vpc|vdi|nbd|job|block|mirror|backup|stream|commit)_[a-z0-9_]*$/;
@@ -390,9 +399,11 @@ function specAtBytes(b: Uint8Array, pos: number): EventSpec | undefined {
     c = b[++pos]!;
   }
   if (pos === e0 || c !== 32) return undefined;
-  const cands = BY_HASH.get(h);
-  if (!cands) return undefined;
-  for (const spec of cands) {
+  for (let k = h & (NAME_SLOTS - 1); ; k = (k + 1) & (NAME_SLOTS - 1)) {
+    const i = NAME_TABLE[k]! - 1;
+    if (i < 0) return undefined;
+    if (NAME_HASHES[i] !== h) continue;
+    const spec = SPEC_LIST[i]!;
     const name = spec.name;
     if (name.length !== pos - e0) continue;
     let j = 0;
@@ -402,24 +413,21 @@ function specAtBytes(b: Uint8Array, pos: number): EventSpec | undefined {
       return spec;
     }
   }
-  return undefined;
 }
 
 /** What fastMatch read: the line's TID and time (undefined without a prefix). */
 let fastTid: number | undefined;
 let fastTime: number | undefined;
-/** Scratch for a record scanner's values. */
-const REC_VALUES = new Float64Array(FAST_RECORD_MAX);
 
 /**
  * The fast lane: the line at b[start] read in its bytes, as matchQemuLog and the layout's scanner would read its
  * text, for lines with a known event whose layout has no text field. The layout's values go into `out` (a slot,
- * or REC_VALUES for a record). Returns the variant and sets fastNl to the offset of the newline ending the line, or
+ * or a record array from `outAt`). Returns the variant and sets fastNl to the offset of the newline ending the line, or
  * undefined to leave the line to the usual path (unknown events, text fields, values beyond 2^53, a line that does
  * not fit, which the usual path reports as malformed). There must be a newline at or after `start`.
  */
 let fastNl = 0;
-function fastMatch(b: Buffer, start: number, out: object, record: boolean): Variant | undefined {
+function fastMatch(b: Buffer, start: number, out: object, outAt: number, record: boolean): Variant | undefined {
   let pos = start;
   fastTid = undefined;
   fastTime = undefined;
@@ -435,7 +443,7 @@ function fastMatch(b: Buffer, start: number, out: object, record: boolean): Vari
   for (const v of spec.variants) {
     const scan = record ? v.rec : v.fast;
     if (!scan) return undefined;
-    const r = scan(b, nameEnd + 1, out);
+    const r = scan(b, nameEnd + 1, out, outAt);
     if (r >= 0) {
       fastNl = r;
       return v;
@@ -448,7 +456,7 @@ function fastMatch(b: Buffer, start: number, out: object, record: boolean): Vari
 /** TextFormatDef.fastLine: the line read into a slot. */
 function fastQemuLine(b: Buffer, start: number, out: FastLine): number {
   const q = out as QemuFastLine;
-  const v = fastMatch(b, start, q, false);
+  const v = fastMatch(b, start, q, 0, false);
   if (!v) return -1;
   q.spec = v.spec;
   q.tid = fastTid;
@@ -458,15 +466,13 @@ function fastQemuLine(b: Buffer, start: number, out: FastLine): number {
 
 /** TextFormatDef.fastRecord: [code, newline offset, tid (NaN: none), time (NaN: none), the kept values...]. */
 function fastQemuRecord(b: Buffer, start: number, rec: Float64Array, at: number): number {
-  const v = fastMatch(b, start, REC_VALUES, true);
+  const v = fastMatch(b, start, rec, at + 4, true);
   if (!v) return -1;
   rec[at] = v.code;
   rec[at + 1] = fastNl;
   rec[at + 2] = fastTid ?? NaN;
   rec[at + 3] = fastTime ?? NaN;
-  const n = v.kept.length;
-  for (let i = 0; i < n; i++) rec[at + 4 + i] = REC_VALUES[i]!;
-  return 4 + n;
+  return 4 + v.kept.length;
 }
 
 /** TextFormatDef.fastReplay: a slot filled from a fastQemuRecord record. */

@@ -307,13 +307,13 @@ export type CompiledScan = (s: string, pos: number) => Record<string, number | b
 
 /**
  * A compiled fast scanner (see compileScanner's `fields`): reads the layout in the bytes of a line from `pos` (the
- * byte after the event name's space) and writes the values into `e`. Returns the offset of the newline that ends
+ * byte after the event name's space) and writes the values into `e` (the store code may use the offset `o`). Returns the offset of the newline that ends
  * the line when the line fits exactly; FAST_NO_FIT when it does not (as the plain scanner's null); FAST_SLOW when a
  * value would need the plain scanner's slow path (more than 13 hex or 15 decimal digits, a BigInt).
  * The bytes must hold a newline at or after `pos`: every read stops at the first byte that does not fit, and a
  * newline fits nothing but the end.
  */
-export type CompiledFastScan = (b: Uint8Array, pos: number, e: object) => number;
+export type CompiledFastScan = (b: Uint8Array, pos: number, e: object, o: number) => number;
 export const FAST_NO_FIT = -1;
 export const FAST_SLOW = -2;
 
@@ -414,7 +414,7 @@ export function compileScanner(t: Template, fields?: FieldStore, prelude = '', d
     code += `if (s[pos] !== 10) ${fail}\n${stores}return pos;\n`;
     const all: Record<string, unknown> = { ...deps, HEX: HEX_DIGITS };
     const depNames = Object.keys(all);
-    const factory = new Function(...depNames, `return function fast_${fname}(s, pos, e) {\n${code}};`) as (...d: unknown[]) => CompiledFastScan;
+    const factory = new Function(...depNames, `return function fast_${fname}(s, pos, e, o) {\n${code}};`) as (...d: unknown[]) => CompiledFastScan;
     return factory(...depNames.map((k) => all[k]));
   }
   code += `if (pos !== n) return null;\nreturn {${names.map((nm, i) => `${JSON.stringify(nm)}: a${i}`).join(', ')}};\n`;
