@@ -534,27 +534,35 @@ export function timeOf(h: EventHeader): number {
 
 /**
  * Evidence for a record: file and byte offset, and a text built only when something reads it
- * (`NAME @SEC.NANOSEC pid=N ARG=0xHEX ARG="string"`; renderers neutralise it). A class, so that the
- * million records of a big trace cost one small fixed-shape object each; toJSON keeps `text` in JSON.
+ * (`NAME @SEC.NANOSEC pid=N ARG=0xHEX ARG="string"`; renderers neutralise it) from the record's bytes, which it
+ * keeps until then (most evidence dies with its request unread; the model detaches what findings keep). A class,
+ * so that the records of a big trace cost one small fixed-shape object each; toJSON keeps `text` in JSON.
  */
 class RecordEvidence implements Evidence {
   private t: string | undefined = undefined;
+  private buf: Buffer | undefined;
   constructor(
     readonly file: string,
     readonly offset: number,
-    private readonly n: string,
-    private readonly a: Record<string, number | bigint | string>,
+    private readonly type: EventType,
+    buf: Buffer,
+    private readonly argStart: number,
+    private readonly argEnd: number,
     private readonly tsHi: number,
     private readonly tsLo: number,
     private readonly pid: number,
-  ) {}
+  ) {
+    this.buf = buf;
+  }
 
   get text(): string {
     if (this.t === undefined) {
+      const a = decodeArgs(this.type, this.buf!, this.argStart, this.argEnd);
+      this.buf = undefined;
       const ns = (BigInt(this.tsHi) << 32n) | BigInt(this.tsLo);
-      let text = `${this.n} @${ns / 1000000000n}.${String(ns % 1000000000n).padStart(9, '0')} pid=${this.pid}`;
-      for (const k in this.a) {
-        const v = this.a[k]!;
+      let text = `${this.type.name} @${ns / 1000000000n}.${String(ns % 1000000000n).padStart(9, '0')} pid=${this.pid}`;
+      for (const k in a) {
+        const v = a[k]!;
         text += ` ${k}=${typeof v === 'string' ? (v.startsWith('0x') ? v : JSON.stringify(v)) : '0x' + v.toString(16)}`;
       }
       this.t = text;
@@ -564,6 +572,7 @@ class RecordEvidence implements Evidence {
 
   set text(v: string) {
     this.t = v;
+    this.buf = undefined;
   }
 
   toJSON(): Evidence {
@@ -588,7 +597,7 @@ function compileFiller(args: TraceArg[] | undefined): Filler {
     if (a.isString) {
       code += 'len = (buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16)) + buf[p + 3] * 16777216;\n';
       // A string converts as in an argument object.
-      if (m) code += "sv = stringArg(buf, p, end).bytes.toString('utf8');\n" + storeCode(m, 'sv', false);
+      if (m) code += "sv = buf.toString('utf8', p + 4, p + 4 + len);\n" + storeCode(m, 'sv', false);
       code += 'p += 4 + len;\n';
       continue;
     }
@@ -616,7 +625,7 @@ function compileFiller(args: TraceArg[] | undefined): Filler {
     }
     code += 'p += 8;\n';
   }
-  const deps: Record<string, unknown> = { ...STORE_DEPS, stringArg, bigPtr };
+  const deps: Record<string, unknown> = { ...STORE_DEPS, bigPtr };
   const depNames = Object.keys(deps);
   const factory = new Function(...depNames, `return function fill(e, buf, p, end) {\n${code}};`) as (...d: unknown[]) => Filler;
   return factory(...depNames.map((k) => deps[k]));
@@ -674,7 +683,7 @@ class RecordEvent extends VirtioEvent {
   }
 
   override get evidence(): Evidence {
-    return (this.ev ??= new RecordEvidence(this.file, this.recOffset, this.t!.name, decodeArgs(this.t!, this.buf!, this.argStart, this.argEnd), this.tsHi, this.tsLo, this.pid));
+    return (this.ev ??= new RecordEvidence(this.file, this.recOffset, this.t!, this.buf!, this.argStart, this.argEnd, this.tsHi, this.tsLo, this.pid));
   }
 }
 
