@@ -4,17 +4,22 @@
 // notify, alloc, pop, handle, blk_co_*, qcow2_* for writes, rw_complete, req_complete, fill, flush, irqfd;
 // up to 4 requests in flight, a flush every 32 writes) streamed to a temp file, then runs the CLI under
 // /usr/bin/time -v (text summary, then --json) and reports lines/s and peak RSS.
-// Usage: npm run build && node bench/qemu-log.mjs [sizeMB=1024] [--keep]
-import { createWriteStream, statSync, unlinkSync, mkdtempSync } from 'node:fs';
+// Usage: npm run build && node bench/qemu-log.mjs [sizeMB=1024] [--keep] [--trace FILE]
+//   ROUNDS=N (default 3): each configuration runs N times, alternating; min and median are printed.
+//   --trace FILE analyses an existing trace (e.g. one kept with --keep) instead of generating one.
+// Configurations: the text summary (lines read on a worker thread, the default for big files), the same with
+// BLKSCOPE_TEXT_WORKER=never (all on one thread), and --json.
+import { createReadStream, createWriteStream, statSync, unlinkSync, mkdtempSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const sizeMB = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 1024);
 const keep = process.argv.includes('--keep');
+const given = process.argv.includes('--trace') ? process.argv[process.argv.indexOf('--trace') + 1] : undefined;
+const rounds = Math.max(1, Number(process.env.ROUNDS ?? 3));
 const target = sizeMB * 1024 * 1024;
-const dir = mkdtempSync(join(tmpdir(), 'blkscope-bench-'));
-const file = join(dir, 'qemu-log.trace');
+const file = given ?? join(mkdtempSync(join(tmpdir(), 'blkscope-bench-')), 'qemu-log.trace');
 
 const hex = (n) => '0x' + n.toString(16);
 const VDEV = '0x563dcaab0600';
@@ -92,29 +97,54 @@ async function generate() {
   return { lines, requests: reqs, bytes: statSync(file).size };
 }
 
+/** Lines and bytes of an existing trace. */
+async function count(path) {
+  let lines = 0;
+  for await (const c of createReadStream(path, { highWaterMark: 1 << 20 })) for (let i = c.indexOf(10); i >= 0; i = c.indexOf(10, i + 1)) lines++;
+  return { lines, requests: NaN, bytes: statSync(path).size };
+}
+
 const t0 = Date.now();
-const gen = await generate();
-console.log(`generated ${file}: ${(gen.bytes / 1048576).toFixed(0)} MiB, ${gen.lines} lines, ${gen.requests} requests in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+const gen = given ? await count(given) : await generate();
+console.log(`${given ? 'using' : 'generated'} ${file}: ${(gen.bytes / 1048576).toFixed(0)} MiB, ${gen.lines} lines${given ? '' : `, ${gen.requests} requests`} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
 const cli = new URL('../dist/src/cli/main.js', import.meta.url).pathname;
-const load = (await import('node:os')).loadavg()[0];
-// The text summary (the analysis) and --json (the same analysis plus every request written as JSON).
-for (const args of [['analyze', file], ['analyze', '--json', file]]) {
-  const r = spawnSync('/usr/bin/time', ['-v', process.execPath, cli, ...args], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    maxBuffer: 1 << 26,
+const os = await import('node:os');
+console.log(`node ${process.version}, ${os.availableParallelism()} CPUs, load average ${os.loadavg()[0].toFixed(1)}, ${rounds} round(s)`);
+// The text summary (the analysis), the same on one thread, and --json (the same analysis plus every request written as JSON).
+const configs = [
+  { label: 'analyze', args: ['analyze', file], env: {} },
+  { label: 'analyze (BLKSCOPE_TEXT_WORKER=never)', args: ['analyze', file], env: { BLKSCOPE_TEXT_WORKER: 'never' } },
+  { label: 'analyze --json', args: ['analyze', '--json', file], env: {} },
+];
+const runs = configs.map(() => []);
+for (let round = 0; round < rounds; round++) {
+  configs.forEach((c, i) => {
+    const r = spawnSync('/usr/bin/time', ['-v', process.execPath, cli, ...c.args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      maxBuffer: 1 << 26,
+      env: { ...process.env, ...c.env },
+    });
+    const err = r.stderr.toString();
+    const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(err);
+    const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(err);
+    const user = Number(/User time \(seconds\): ([\d.]+)/.exec(err)?.[1] ?? NaN);
+    const sys = Number(/System time \(seconds\): ([\d.]+)/.exec(err)?.[1] ?? NaN);
+    const secs = wall ? Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]) : NaN;
+    runs[i].push({ secs, user, sys, rss: rss ? Number(rss[1]) / 1024 : NaN });
+    console.log(
+      `${c.label}: exit ${r.status}; wall ${secs.toFixed(2)} s; ${(gen.lines / secs / 1e6).toFixed(2)} M lines/s; ${(gen.bytes / 1048576 / secs).toFixed(0)} MiB/s; ` +
+        `CPU user ${user} s + sys ${sys} s; peak RSS ${rss ? (Number(rss[1]) / 1024).toFixed(0) : '?'} MiB`,
+    );
+    if (r.status !== 0 && r.status !== 1) console.log(err.split('\n').slice(0, 20).join('\n'));
   });
-  const err = r.stderr.toString();
-  const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(err);
-  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(err);
-  const user = Number(/User time \(seconds\): ([\d.]+)/.exec(err)?.[1] ?? NaN);
-  const sys = Number(/System time \(seconds\): ([\d.]+)/.exec(err)?.[1] ?? NaN);
-  const secs = wall ? Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]) : NaN;
-  console.log(
-    `${args.slice(0, -1).join(' ')}: exit ${r.status}; wall ${secs.toFixed(1)} s; ${(gen.lines / secs / 1e6).toFixed(2)} M lines/s; ${(gen.bytes / 1048576 / secs).toFixed(0)} MiB/s; ` +
-      `CPU user ${user} s + sys ${sys} s (${(gen.lines / (user + sys) / 1e6).toFixed(2)} M lines per CPU-second); peak RSS ${rss ? (Number(rss[1]) / 1024).toFixed(0) : '?'} MiB; load average ${load.toFixed(1)}`,
-  );
-  if (r.status !== 0 && r.status !== 1) console.log(err.split('\n').slice(0, 20).join('\n'));
 }
-if (!keep) unlinkSync(file);
-else console.log(`kept ${file}`);
+console.log('summary (lines/s from the min and median wall; peak RSS the largest):');
+configs.forEach((c, i) => {
+  const w = runs[i].map((r) => r.secs).sort((a, b) => a - b);
+  const med = w[(w.length - 1) >> 1];
+  const rss = Math.max(...runs[i].map((r) => r.rss));
+  console.log(`  ${c.label}: best ${w[0].toFixed(2)} s = ${(gen.lines / w[0] / 1e6).toFixed(2)} M lines/s; median ${med.toFixed(2)} s = ${(gen.lines / med / 1e6).toFixed(2)} M lines/s; peak RSS ${rss.toFixed(0)} MiB`);
+});
+if (!given && !keep) unlinkSync(file);
+else if (!given) console.log(`kept ${file}`);

@@ -11,7 +11,7 @@ import { FAST_RECORD_MAX, type TextFormatDef } from '../../parsers/types.js';
 import { InputError } from './sources.js';
 
 /** Chunks at the worker at once (memory stays bounded: this many chunks and their records). */
-export const LANE_CREDIT = 16;
+export const LANE_CREDIT = 8;
 
 /** Above this many bytes (and with two CPUs or more) a log is read on a worker: its start-up costs ~30-50 ms. */
 export const LANE_MIN_BYTES = 32 * 1024 * 1024;
