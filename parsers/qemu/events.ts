@@ -22,6 +22,7 @@
 import type { Evidence, Op, ParsedEvent, Request } from '../../src/model/types.js';
 import { newRequest } from '../../src/model/request.js';
 import { detach } from '../../src/util/detach.js';
+import { RecentMap } from '../../src/util/recent-map.js';
 import type { ParserContext } from '../types.js';
 
 /** One QEMU trace event with its arguments as an object, whatever backend it came from. */
@@ -428,6 +429,9 @@ interface PendingReset {
   evidence: Evidence;
 }
 
+/** Element pointers the assembler remembers a generation and a last completion for (the most recent). */
+const MAX_POINTERS = 1 << 15;
+
 /** Distinct event names an assembler keeps a kind (and a byEvent count) for; the rest count under OVERFLOW_NAME. */
 const MAX_KINDS = 65536;
 const OVERFLOW_NAME = '(other event names)';
@@ -440,16 +444,18 @@ export class VirtioAssembler {
   private readonly maxEvidence: number;
   /** Open (popped, not completed) requests by element pointer. */
   private readonly open = new Map<number, Pending>();
-  /** Generation counters per element pointer. */
-  private readonly gens = new Map<number, number>();
+  /** Generation counters per element pointer (QEMU reuses a few; a trace whose pointers keep changing keeps the last MAX_POINTERS). */
+  private readonly gens = new RecentMap<number, number>(MAX_POINTERS);
+  /** The highest generation forgotten (a forgotten pointer popped again goes on from there). */
+  private genFloor = 0;
   /** vq pointer -> device and queue index (virtio_queue_notify / virtio_notify). */
   private readonly vqs = new Map<number, { vdev?: string; vdevKey: number; n?: number }>();
   /** dataplane pointer -> vdev (data_plane_start follows the device's set_status on the same thread). */
   private readonly dataplanes = new Map<number, string>();
   private lastStatusVdev: string | undefined;
   private readonly devStatus = new Map<string, number>();
-  /** Last completed element per pointer (for double completions). */
-  private readonly done = new Map<number, { key: string; device?: string }>();
+  /** The device of the last request completed per element pointer (an orphan completion's device). */
+  private readonly done = new RecentMap<number, string | undefined>(MAX_POINTERS);
   /** Elements completed without a fill (a late fill is not a second completion). */
   private readonly unfilled = new Map<number, boolean>();
   /** Resets/stops traced while the device still had requests open, by vdev ('' = unknown device). */
@@ -674,7 +680,14 @@ export class VirtioAssembler {
       prev.isOpen = false;
     }
     this.unfilled.delete(elem);
-    const gen = (this.gens.get(elem) ?? 0) + 1;
+    const had = this.gens.get(elem);
+    const gen = (had ?? this.genFloor) + 1;
+    if (had === undefined && this.gens.size === MAX_POINTERS) {
+      // The oldest pointer is forgotten; popped again, it goes on above every generation forgotten so far (keys
+      // stay unique).
+      const [, oldGen] = this.gens.entries().next().value!;
+      if (oldGen > this.genFloor) this.genFloor = oldGen;
+    }
     this.gens.set(elem, gen);
     const info: Record<string, unknown> = { vq, inNum, outNum };
     if (evTid !== undefined) info.tid = evTid;
@@ -812,8 +825,7 @@ export class VirtioAssembler {
   }
 
   private orphan(ptr: number, vdev: string | undefined, status: string | undefined, ev: VirtioEvent): void {
-    const last = this.done.get(ptr);
-    const device = vdev ?? last?.device;
+    const device = vdev ?? this.done.get(ptr);
     const o: ParsedEvent = { kind: 'orphan', id: ptrText(ptr), evidence: [ev.evidence] };
     if (device) o.device = device;
     if (status !== undefined) o.status = status;
@@ -878,7 +890,7 @@ export class VirtioAssembler {
     if (p.status !== undefined) c.status = virtioStatus(p.status);
     const t = p.completeTime ?? fillEv?.time;
     if (t !== undefined) c.time = t;
-    this.done.set(p.elem, { key: req.key, device: req.device });
+    this.done.set(p.elem, req.device);
     for (const [tid, cur] of this.current) if (cur === p) this.current.delete(tid);
     this.ctx.emit(c);
     if (this.pendingResets.size > 0) this.settleResets(false);

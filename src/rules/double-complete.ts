@@ -4,6 +4,10 @@ import type { Rule } from './types.js';
 import type { Request } from '../model/types.js';
 import { describeRequest } from './util.js';
 import { FileIdMap, isQemuVirtio } from './double-pop.js';
+import { RecentMap } from '../util/recent-map.js';
+
+/** Completed requests remembered per input file (the most recent; see create()). */
+export const MAX_DONE = 4096;
 
 export const doubleComplete: Rule = {
   meta: {
@@ -15,11 +19,15 @@ export const doubleComplete: Rule = {
     families: ['virtio'],
   },
   create(ctx) {
-    // Last completed request per (file, element pointer); a new pop of the pointer replaces it.
-    const done = new FileIdMap<Request>();
+    // Last completed request per (file, element pointer); a new pop of the pointer clears it. QEMU reuses a few
+    // pointers over and over (glibc hands freed requests back); of a trace whose pointers keep changing, the last
+    // MAX_DONE pointers are remembered (memory must not grow with the input).
+    const done = new FileIdMap<Request | undefined, RecentMap<string, Request | undefined>>(() => new RecentMap(MAX_DONE));
     return {
       submit(req) {
-        if (isQemuVirtio(req)) done.peek(req.file)?.delete(req.id);
+        if (!isQemuVirtio(req)) return;
+        const m = done.peek(req.file);
+        if (m !== undefined && m.get(req.id) !== undefined) m.set(req.id, undefined);
       },
       request(req) {
         if (isQemuVirtio(req) && req.state === 'completed') done.of(req.file).set(req.id, req);

@@ -9,27 +9,34 @@ export function isQemuVirtio(req: Request): boolean {
   return req.format.startsWith('qemu');
 }
 
-/**
- * Values keyed by (file, id) without building a `file\0id` string per lookup: one Map per file, the last
- * file's Map cached (a run almost always has one input file).
- */
-export class FileIdMap<V> {
-  readonly byFile = new Map<string, Map<string, V>>();
-  private lastFile: string | undefined = undefined;
-  private last: Map<string, V> | undefined = undefined;
+/** What FileIdMap keeps per file: a Map, or a bounded one (RecentMap). */
+export interface IdTable<V> {
+  get(id: string): V | undefined;
+  set(id: string, v: V): void;
+}
 
-  /** The Map of `file` (created when missing). */
-  of(file: string): Map<string, V> {
+/**
+ * Values keyed by (file, id) without building a `file\0id` string per lookup: one table per file, the last
+ * file's table cached (a run almost always has one input file).
+ */
+export class FileIdMap<V, T extends IdTable<V> = Map<string, V>> {
+  readonly byFile = new Map<string, T>();
+  private lastFile: string | undefined = undefined;
+  private last: T | undefined = undefined;
+  constructor(private readonly make: () => T = () => new Map<string, V>() as unknown as T) {}
+
+  /** The table of `file` (created when missing). */
+  of(file: string): T {
     if (file === this.lastFile) return this.last!;
     let m = this.byFile.get(file);
-    if (!m) this.byFile.set(file, (m = new Map()));
+    if (!m) this.byFile.set(file, (m = this.make()));
     this.lastFile = file;
     this.last = m;
     return m;
   }
 
-  /** The Map of `file`, or undefined when nothing was ever stored for it. */
-  peek(file: string): Map<string, V> | undefined {
+  /** The table of `file`, or undefined when nothing was ever stored for it. */
+  peek(file: string): T | undefined {
     return file === this.lastFile ? this.last : this.byFile.get(file);
   }
 }
