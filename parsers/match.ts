@@ -66,3 +66,44 @@ export function detectByPatterns(f: Pick<TextFormatDef, 'patterns' | 'prefix' | 
   // Any real hit counts: pastes mix prose and log lines.
   return Math.min(1, 0.3 + (0.7 * hits) / considered);
 }
+
+/**
+ * Evidence whose text is made from the input bytes it keeps only when something reads it (most evidence dies with
+ * its request unread; until then it keeps those bytes alive, as a line slice keeps its chunk's text alive, and the
+ * model detaches what findings keep). Subclasses say where the evidence is (file and line or byte offset) and how the
+ * text is made. toJSON keeps `text` in JSON, in the order file, line or offset, text.
+ */
+export abstract class LazyEvidence implements Evidence {
+  abstract readonly file: string;
+  // Declared only: a subclass that has one sets it (no own property otherwise).
+  declare readonly line?: number;
+  declare readonly offset?: number;
+  private t: string | undefined = undefined;
+
+  /** The text, from the kept bytes. */
+  protected abstract makeText(): string;
+  /** Let go of the kept bytes. */
+  protected abstract release(): void;
+
+  get text(): string {
+    if (this.t === undefined) {
+      this.t = this.makeText();
+      this.release();
+    }
+    return this.t;
+  }
+
+  set text(v: string) {
+    this.t = v;
+    this.release();
+  }
+
+  toJSON(): Evidence {
+    const out: Evidence = { file: this.file };
+    if (this.line !== undefined) out.line = this.line;
+    if (this.offset !== undefined) out.offset = this.offset;
+    out.text = this.text;
+    return out;
+  }
+}
+

@@ -7,7 +7,7 @@
 // of QEMU <= 2.x and the zoned events of QEMU 8.0.
 import { FAST_RECORD_MAX, type FastLine, type LineRecord, type PatternMatch, type TextFormatDef, type TextParser, type ParserContext } from './types.js';
 import type { Evidence } from '../src/model/types.js';
-import { evidenceOf } from './match.js';
+import { evidenceOf, LazyEvidence } from './match.js';
 import { compileDecl, compileScanner, FAST_SLOW, matchTemplate, type CompiledFastScan, type CompiledScan, type FieldStore, type Template } from './qemu/decl.js';
 import { argField, compileArgsFiller, STORE_DEPS, storeCode, VirtioAssembler, VirtioEvent, type ArgsFiller, type EventKind } from './qemu/events.js';
 
@@ -317,38 +317,27 @@ class QemuFastLine extends VirtioEvent implements FastLine {
 
 /**
  * A fast-lane line's evidence: as evidenceOf's (the raw line is the line itself: printable ASCII, nothing normalised
- * away), with the text made from the chunk's bytes only when something reads it. Most evidence dies with its
- * request unread; until then it keeps its chunk alive, as a line slice keeps its chunk's text alive (the model
- * detaches what findings keep). toJSON keeps `text` in JSON.
+ * away), with the text made from the chunk's bytes only when something reads it (LazyEvidence).
  */
-class LineBytesEvidence implements Evidence {
-  private t: string | undefined = undefined;
+class LineBytesEvidence extends LazyEvidence {
   private src: Buffer | undefined;
   constructor(
     readonly file: string,
-    readonly line: number,
+    override readonly line: number,
     src: Buffer,
     private readonly start: number,
     private readonly end: number,
   ) {
+    super();
     this.src = src;
   }
 
-  get text(): string {
-    if (this.t === undefined) {
-      this.t = this.src!.toString('latin1', this.start, this.end);
-      this.src = undefined;
-    }
-    return this.t;
+  protected makeText(): string {
+    return this.src!.toString('latin1', this.start, this.end);
   }
 
-  set text(v: string) {
-    this.t = v;
+  protected release(): void {
     this.src = undefined;
-  }
-
-  toJSON(): Evidence {
-    return { file: this.file, line: this.line, text: this.text };
   }
 }
 

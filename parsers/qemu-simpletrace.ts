@@ -18,6 +18,7 @@
 // of a counted length) so that 1 M records/s stays cheap.
 import { Parser } from 'binary-parser';
 import type { BinaryFormatDef, BinaryParser, ParserContext } from './types.js';
+import { LazyEvidence } from './match.js';
 import type { Evidence } from '../src/model/types.js';
 import { argField, bigPtrKey, STORE_DEPS, storeCode, VirtioAssembler, VirtioEvent, type EventKind } from './qemu/events.js';
 import { BUILTIN_SOURCE, builtinTraceEvents, loadTraceEventsCached, TraceEventsError, type TraceArg, type TraceEventDecl, type TraceEvents } from './qemu/trace-events.js';
@@ -533,17 +534,15 @@ export function timeOf(h: EventHeader): number {
 }
 
 /**
- * Evidence for a record: file and byte offset, and a text built only when something reads it
- * (`NAME @SEC.NANOSEC pid=N ARG=0xHEX ARG="string"`; renderers neutralise it) from the record's bytes, which it
- * keeps until then (most evidence dies with its request unread; the model detaches what findings keep). A class,
- * so that the records of a big trace cost one small fixed-shape object each; toJSON keeps `text` in JSON.
+ * Evidence for a record: file and byte offset, and a text (`NAME @SEC.NANOSEC pid=N ARG=0xHEX ARG="string"`;
+ * renderers neutralise it) made from the record's bytes only when something reads it (LazyEvidence). A class, so
+ * that the records of a big trace cost one small fixed-shape object each.
  */
-class RecordEvidence implements Evidence {
-  private t: string | undefined = undefined;
+class RecordEvidence extends LazyEvidence {
   private buf: Buffer | undefined;
   constructor(
     readonly file: string,
-    readonly offset: number,
+    override readonly offset: number,
     private readonly type: EventType,
     buf: Buffer,
     private readonly argStart: number,
@@ -552,31 +551,23 @@ class RecordEvidence implements Evidence {
     private readonly tsLo: number,
     private readonly pid: number,
   ) {
+    super();
     this.buf = buf;
   }
 
-  get text(): string {
-    if (this.t === undefined) {
-      const a = decodeArgs(this.type, this.buf!, this.argStart, this.argEnd);
-      this.buf = undefined;
-      const ns = (BigInt(this.tsHi) << 32n) | BigInt(this.tsLo);
-      let text = `${this.type.name} @${ns / 1000000000n}.${String(ns % 1000000000n).padStart(9, '0')} pid=${this.pid}`;
-      for (const k in a) {
-        const v = a[k]!;
-        text += ` ${k}=${typeof v === 'string' ? (v.startsWith('0x') ? v : JSON.stringify(v)) : '0x' + v.toString(16)}`;
-      }
-      this.t = text;
+  protected makeText(): string {
+    const a = decodeArgs(this.type, this.buf!, this.argStart, this.argEnd);
+    const ns = (BigInt(this.tsHi) << 32n) | BigInt(this.tsLo);
+    let text = `${this.type.name} @${ns / 1000000000n}.${String(ns % 1000000000n).padStart(9, '0')} pid=${this.pid}`;
+    for (const k in a) {
+      const v = a[k]!;
+      text += ` ${k}=${typeof v === 'string' ? (v.startsWith('0x') ? v : JSON.stringify(v)) : '0x' + v.toString(16)}`;
     }
-    return this.t;
+    return text;
   }
 
-  set text(v: string) {
-    this.t = v;
+  protected release(): void {
     this.buf = undefined;
-  }
-
-  toJSON(): Evidence {
-    return { file: this.file, offset: this.offset, text: this.text };
   }
 }
 
