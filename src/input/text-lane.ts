@@ -1,14 +1,14 @@
-// The fast lane of a text format on a worker thread (src/input/text-lane-worker.ts). For a big log whose first
-// format has a fast lane (TextFormatDef.fastRecord, the QEMU log), the worker reads each chunk's whole lines
-// (the bytes of the plainest read into numbers, the others only located) while the parser's thread rebuilds
-// requests from the lines of the chunk before (TextRouter.pushRecords): on two CPUs, reading text and rebuilding
-// overlap. Chunks go to the worker and come back without a copy (their ArrayBuffers are transferred), and the
-// record buffers are handed back to be written again; at most LANE_CREDIT chunks are at the worker.
+// The fast lane of a text format on a worker thread (src/input/text-lane-worker.ts). For a big log file whose first
+// format has a fast lane (TextFormatDef.fastRecord, the QEMU log), the worker reads the file on from where the
+// head read for detection ended and reads each chunk's whole lines (the plainest into numbers, the others only
+// located), while the parser's thread rebuilds requests from the chunk before (TextRouter.pushRecords): on two
+// CPUs, reading text and rebuilding overlap. Chunks and their records come over without a copy (their ArrayBuffers
+// are transferred); the record buffers go back to be written again, one per chunk taken, which is also the credit:
+// at most LANE_CREDIT chunks are ahead of the parser.
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { FAST_RECORD_MAX, type TextFormatDef } from '../../parsers/types.js';
-import { InputError } from './sources.js';
 
 /** Chunks at the worker at once (memory stays bounded: this many chunks and their records). */
 export const LANE_CREDIT = 8;

@@ -82,4 +82,31 @@ describe('QEMU log lines read on a worker thread', () => {
     expect(b.stdout).toBe(a.stdout);
     expect(b.code).toBe(a.code);
   });
+
+  it('reports a file the worker cannot read as an error of one line (the compiled lane, driven directly)', async () => {
+    // The lane as analyze uses it, from the build (the worker runs compiled JavaScript).
+    const lane = (await import(join(process.cwd(), 'dist/src/input/text-lane.js'))) as typeof import('../../src/input/text-lane.js');
+    const { qemuLog } = await import('../../parsers/qemu-log.js');
+    const dir = mkdtempSync(join(tmpdir(), 'blkscope-tl-'));
+    const got: number[] = [];
+    const sink = { pushRecords: (_c: Buffer, _r: Float64Array, n: number) => void got.push(n) };
+    for (const [file, message] of [
+      [join(dir, 'missing.log'), 'no such file'],
+      [dir, 'is a directory'],
+    ] as const) {
+      const l = lane.TextLane.start(qemuLog, sink, file, 0, true);
+      expect(l).toBeDefined();
+      await expect(l!.run({ taken: () => {} })).rejects.toThrow(new RegExp(`^${message}$`));
+    }
+    expect(got).toEqual([]);
+    // And one it can read: every line, in order.
+    const file = join(dir, 'ok.log');
+    const data = bigLog(3 * LANE_CHUNK, 5);
+    writeFileSync(file, data);
+    let bytes = 0;
+    const l = lane.TextLane.start(qemuLog, sink, file, 0, true)!;
+    await l.run({ taken: (b) => void (bytes += b) });
+    expect(bytes).toBe(data.length);
+    expect(got.length).toBe(Math.ceil(data.length / LANE_CHUNK));
+  });
 });
