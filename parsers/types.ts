@@ -87,7 +87,8 @@ export interface TextFormatDef extends FormatBase {
    * `start`. Returns the offset of the newline ending the line when bytes[start, newline) is certainly a record of
    * this format, read exactly as match() would read its text, and filled into `out`: the router then hands `out` to
    * the parser's fastLine. -1 sends the line the usual way. A line it takes must be printable ASCII that
-   * normalizeLine leaves as it is.
+   * normalizeLine leaves as it is, but for a CR before the newline (which stays in the line's raw text, as on the
+   * usual path).
    */
   fastLine?(bytes: Buffer, start: number, out: FastLine): number;
   /**

@@ -508,9 +508,11 @@ export class TextRouter {
     if (h) {
       this.fastHeld = undefined;
       const raw = h.src.toString('latin1', h.lineStart, h.lineEnd);
-      this.pendingRec = { file: this.ctx.file, line: h.line, text: raw, raw };
+      // Its text is the line as normalizeLine leaves it: itself, less a CR before the newline.
+      const text = raw.charCodeAt(raw.length - 1) === 13 ? raw.slice(0, -1) : raw;
+      this.pendingRec = { file: this.ctx.file, line: h.line, text, raw };
       this.pendingFmt = 0;
-      this.pendingM = matchText(this.formats[0]!, raw);
+      this.pendingM = matchText(this.formats[0]!, text);
     }
     this.lineNo++;
     this.info.lines!++;

@@ -307,9 +307,10 @@ export type CompiledScan = (s: string, pos: number) => Record<string, number | b
 
 /**
  * A compiled fast scanner (see compileScanner's `fields`): reads the layout in the bytes of a line from `pos` (the
- * byte after the event name's space) and writes the values into `e` (the store code may use the offset `o`). Returns the offset of the newline that ends
- * the line when the line fits exactly; FAST_NO_FIT when it does not (as the plain scanner's null); FAST_SLOW when a
- * value would need the plain scanner's slow path (more than 13 hex or 15 decimal digits, a BigInt).
+ * byte after the event name's space) and writes the values into `e` (the store code may use the offset `o`).
+ * Returns the offset of the newline that ends the line (after a CR, if any) when the line fits exactly;
+ * FAST_NO_FIT when it does not (as the plain scanner's null); FAST_SLOW when a value would need the plain scanner's
+ * slow path (more than 13 hex or 15 decimal digits, a BigInt).
  * The bytes must hold a newline at or after `pos`: every read stops at the first byte that does not fit, and a
  * newline fits nothing but the end.
  */
@@ -411,7 +412,8 @@ export function compileScanner(t: Template, fields?: FieldStore, prelude = '', d
   }
   const fname = `scan_${t.name.replace(/[^A-Za-z0-9_]/g, '_')}`;
   if (fast) {
-    code += `if (s[pos] !== 10) ${fail}\n${stores}return pos;\n`;
+    // The line ends here: a newline, or CR LF (normalizeLine drops the CR).
+    code += `if (s[pos] !== 10) { if (s[pos] !== 13 || s[pos + 1] !== 10) ${fail}\npos++; }\n${stores}return pos;\n`;
     const all: Record<string, unknown> = { ...deps, HEX: HEX_DIGITS };
     const depNames = Object.keys(all);
     const factory = new Function(...depNames, `return function fast_${fname}(s, pos, e, o) {\n${code}};`) as (...d: unknown[]) => CompiledFastScan;

@@ -13,8 +13,11 @@ import { FAST_RECORD_MAX, type TextFormatDef } from '../../parsers/types.js';
 /** Chunks at the worker at once (memory stays bounded: this many chunks and their records). */
 export const LANE_CREDIT = 8;
 
-/** Above this many bytes (and with two CPUs or more) a log is read on a worker: its start-up costs ~30-50 ms. */
-export const LANE_MIN_BYTES = 32 * 1024 * 1024;
+/**
+ * From this many bytes on (and with two CPUs or more) a log is read on a worker. Below it the worker's start and the
+ * two threads' contention cost more than they save (bench/README.md: 60 MB 5-10 % slower, 100 MB 3-4 % faster).
+ */
+export const LANE_MIN_BYTES = 96 * 1024 * 1024;
 
 /**
  * The records of a chunk's whole lines: from its first line start (after the first newline when `startsMid`, the
