@@ -11,7 +11,13 @@ const SLICE = 64 * 1024;
 /** Cut a source's chunks into small slices and yield to the event loop between them (UI stays responsive). */
 export function responsiveSource(src: InputSource): InputSource {
   return {
-    ...src,
+    name: src.name,
+    live: src.live,
+    // Known once the source has begun (a file's size): a big log is then read on a worker thread, which hands over
+    // 1 MiB chunks whose lines are already read (src/input/text-lane.ts; the event loop still turns between them).
+    get size() {
+      return src.size;
+    },
     async *chunks() {
       for await (const c of src.chunks()) {
         if (c.length <= SLICE) {
