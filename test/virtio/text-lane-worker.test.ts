@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomQemuLog, xorshift } from './random-trace.js';
 import { HEAD_BYTES } from '../../src/analyze.js';
-import { LANE_CHUNK } from '../../src/input/text-lane.js';
+import { LANE_CHUNK, LANE_MIN_BYTES, wantLane } from '../../src/input/text-lane.js';
+import { availableParallelism } from 'node:os';
 
 const CLI = 'dist/src/cli/main.js';
 
@@ -108,5 +109,25 @@ describe('QEMU log lines read on a worker thread', () => {
     await l.run({ taken: (b) => void (bytes += b) });
     expect(bytes).toBe(data.length);
     expect(got.length).toBe(Math.ceil(data.length / LANE_CHUNK));
+  });
+
+  it('is used for big files only: never for live input (--follow) or input of unknown size (stdin)', () => {
+    const saved = process.env.BLKSCOPE_TEXT_WORKER;
+    try {
+      for (const mode of [undefined, 'auto', 'always', 'never']) {
+        if (mode === undefined) delete process.env.BLKSCOPE_TEXT_WORKER;
+        else process.env.BLKSCOPE_TEXT_WORKER = mode;
+        expect(wantLane(LANE_MIN_BYTES * 4, true)).toBe(false);
+        expect(wantLane(undefined, false)).toBe(false);
+        const big = wantLane(LANE_MIN_BYTES, false);
+        const small = wantLane(LANE_MIN_BYTES - 1, false);
+        if (mode === 'never') expect([big, small]).toEqual([false, false]);
+        else if (mode === 'always') expect([big, small]).toEqual([true, true]);
+        else expect([big, small]).toEqual([availableParallelism() >= 2, false]);
+      }
+    } finally {
+      if (saved === undefined) delete process.env.BLKSCOPE_TEXT_WORKER;
+      else process.env.BLKSCOPE_TEXT_WORKER = saved;
+    }
   });
 });
