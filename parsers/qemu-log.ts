@@ -144,24 +144,39 @@ function nameHash(s: string): number {
   for (let i = 0; i < s.length; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0;
   return h;
 }
-const BY_HASH = new Map<number, EventSpec[]>();
 /** Event names by SPECS index. */
 const SPEC_NAMES = [...SPECS.keys()];
 const SPEC_LIST = [...SPECS.values()];
-/** The same names for the fast lane: an open-addressing table of SPEC_LIST index + 1 by hash (0 = empty). */
+/** The known names by hash: an open-addressing table of SPEC_LIST index + 1 (0 = empty). */
 const NAME_SLOTS = 1024;
 const NAME_TABLE = new Int16Array(NAME_SLOTS);
 const NAME_HASHES = new Int32Array(SPEC_LIST.length);
 SPEC_LIST.forEach((spec, i) => {
   const h = nameHash(spec.name);
-  const l = BY_HASH.get(h);
-  if (l) l.push(spec);
-  else BY_HASH.set(h, [spec]);
   NAME_HASHES[i] = h;
   let k = h & (NAME_SLOTS - 1);
   while (NAME_TABLE[k] !== 0) k = (k + 1) & (NAME_SLOTS - 1);
   NAME_TABLE[k] = i + 1;
 });
+
+/** The known event named by s[from, to) (text or bytes), whose name hash (nameHash) is h; undefined when none. */
+function specOf(h: number, s: string | Uint8Array, from: number, to: number): EventSpec | undefined {
+  for (let k = h & (NAME_SLOTS - 1); ; k = (k + 1) & (NAME_SLOTS - 1)) {
+    const i = NAME_TABLE[k]! - 1;
+    if (i < 0) return undefined;
+    if (NAME_HASHES[i] !== h) continue;
+    const spec = SPEC_LIST[i]!;
+    const name = spec.name;
+    if (name.length !== to - from) continue;
+    if (typeof s === 'string') {
+      if (s.startsWith(name, from)) return spec;
+      continue;
+    }
+    let j = 0;
+    while (j < name.length && name.charCodeAt(j) === s[from + j]) j++;
+    if (j === name.length) return spec;
+  }
+}
 
 /** Names of QEMU trace-event prefixes used to accept unknown bare lines (without TID@SEC.USEC:). */
 const BARE_FAMILIES = /^(?:virtio|virtqueue|vhost|blk|bdrv|qcow2|qed|luring|laio|file|thread_pool|dma|iothread|aio|qemu|vring|nvme|scsi|ide|ahci|raw|vmdk|vpc|vdi|nbd|job|block|mirror|backup|stream|commit)_[a-z0-9_]*$/;
@@ -199,39 +214,43 @@ class QemuMatch implements PatternMatch {
 let prefixTid = 0;
 let prefixTime = 0;
 
+/** The offset after the digits digitsAt last read (module scratch). */
+let digitsEnd = 0;
+
+/** The decimal digits from s[i] (text or bytes) as a number; digitsEnd is set to the offset after them. */
+function digitsAt(s: string | Uint8Array, i: number): number {
+  let v = 0;
+  if (typeof s === 'string') {
+    for (let c = s.charCodeAt(i); c >= 48 && c <= 57; c = s.charCodeAt(++i)) v = v * 10 + (c - 48);
+  } else {
+    for (let c = s[i]!; c >= 48 && c <= 57; c = s[++i]!) v = v * 10 + (c - 48);
+  }
+  digitsEnd = i;
+  return v;
+}
+
+/** The character code (text) or byte at s[i]. */
+function codeAt(s: string | Uint8Array, i: number): number {
+  return typeof s === 'string' ? s.charCodeAt(i) : s[i]!;
+}
+
 /**
- * `TID@SEC.USEC:` at `pos` (a digit there): the offset after it, with prefixTid / prefixTime set, or -1 when
- * the digits are not such a prefix. Stops at the first character that does not fit, so it reads a line in place
- * inside a longer text as well.
+ * `TID@SEC.USEC:` at `pos` (a digit there) in a line's text or bytes: the offset after it, with prefixTid /
+ * prefixTime set, or -1 when the digits are not such a prefix. Stops at the first character that does not fit, so it
+ * reads a line in place inside a longer text or chunk as well (a newline fits nothing).
  */
-function readPrefix(s: string, pos: number): number {
-  let t = 0;
-  let i = pos;
-  let c = s.charCodeAt(i);
-  while (c >= 48 && c <= 57) {
-    t = t * 10 + (c - 48);
-    c = s.charCodeAt(++i);
-  }
-  if (c !== 64 /* @ */) return -1;
-  c = s.charCodeAt(++i);
-  const s0 = i;
-  let sec = 0;
-  while (c >= 48 && c <= 57) {
-    sec = sec * 10 + (c - 48);
-    c = s.charCodeAt(++i);
-  }
-  if (i === s0 || c !== 46 /* . */) return -1;
-  c = s.charCodeAt(++i);
-  const u0 = i;
-  let usec = 0;
-  while (c >= 48 && c <= 57) {
-    usec = usec * 10 + (c - 48);
-    c = s.charCodeAt(++i);
-  }
-  if (i - u0 !== 6 || c !== 58 /* : */) return -1;
+function readPrefix(s: string | Uint8Array, pos: number): number {
+  const t = digitsAt(s, pos);
+  if (codeAt(s, digitsEnd) !== 64 /* @ */) return -1;
+  const s0 = digitsEnd + 1;
+  const sec = digitsAt(s, s0);
+  if (digitsEnd === s0 || codeAt(s, digitsEnd) !== 46 /* . */) return -1;
+  const u0 = digitsEnd + 1;
+  const usec = digitsAt(s, u0);
+  if (digitsEnd - u0 !== 6 || codeAt(s, digitsEnd) !== 58 /* : */) return -1;
   prefixTid = t;
   prefixTime = sec + usec / 1e6;
-  return i + 1;
+  return digitsEnd + 1;
 }
 
 /** Hash of the last name readName read (module scratch). */
@@ -249,14 +268,6 @@ function readName(s: string, pos: number, end: number): number {
   }
   nameHashOut = h;
   return pos;
-}
-
-/** The known event named by s[from, to) (readName just read it), or undefined. */
-function specAt(s: string, from: number, to: number): EventSpec | undefined {
-  const cands = BY_HASH.get(nameHashOut);
-  if (!cands) return undefined;
-  for (const c of cands) if (c.name.length === to - from && s.startsWith(c.name, from)) return c;
-  return undefined;
 }
 
 /** Fast matcher: prefix by hand, the event name, then the event's own layout. */
@@ -278,7 +289,7 @@ export function matchQemuLog(text: string): PatternMatch | 'malformed' | null {
   pos = readName(text, pos, n);
   if (pos === e0 || (pos < n && text.charCodeAt(pos) !== 32)) return tid !== undefined ? 'malformed' : null;
   const bodyStart = pos < n ? pos + 1 : n;
-  const spec = specAt(text, e0, pos);
+  const spec = specOf(nameHashOut, text, e0, pos);
   if (!spec) {
     const event = text.slice(e0, pos);
     if (tid === undefined && !BARE_FAMILIES.test(event)) return null;
@@ -343,40 +354,6 @@ class LineBytesEvidence extends LazyEvidence {
 
 const EMPTY_BYTES = Buffer.alloc(0);
 
-/**
- * readPrefix on the bytes of a line (the fast lane): the offset after `TID@SEC.USEC:`, with prefixTid /
- * prefixTime set, or -1. A newline stops it as any other byte that does not fit.
- */
-function readPrefixBytes(b: Uint8Array, pos: number): number {
-  let t = 0;
-  let i = pos;
-  let c = b[i]!;
-  while (c >= 48 && c <= 57) {
-    t = t * 10 + (c - 48);
-    c = b[++i]!;
-  }
-  if (c !== 64 /* @ */) return -1;
-  c = b[++i]!;
-  const s0 = i;
-  let sec = 0;
-  while (c >= 48 && c <= 57) {
-    sec = sec * 10 + (c - 48);
-    c = b[++i]!;
-  }
-  if (i === s0 || c !== 46 /* . */) return -1;
-  c = b[++i]!;
-  const u0 = i;
-  let usec = 0;
-  while (c >= 48 && c <= 57) {
-    usec = usec * 10 + (c - 48);
-    c = b[++i]!;
-  }
-  if (i - u0 !== 6 || c !== 58 /* : */) return -1;
-  prefixTid = t;
-  prefixTime = sec + usec / 1e6;
-  return i + 1;
-}
-
 /** The known event whose name ([a-z0-9_]+) is at b[pos] followed by a space: its spec, with nameEnd set to the space. */
 let nameEnd = 0;
 function specAtBytes(b: Uint8Array, pos: number): EventSpec | undefined {
@@ -388,20 +365,8 @@ function specAtBytes(b: Uint8Array, pos: number): EventSpec | undefined {
     c = b[++pos]!;
   }
   if (pos === e0 || c !== 32) return undefined;
-  for (let k = h & (NAME_SLOTS - 1); ; k = (k + 1) & (NAME_SLOTS - 1)) {
-    const i = NAME_TABLE[k]! - 1;
-    if (i < 0) return undefined;
-    if (NAME_HASHES[i] !== h) continue;
-    const spec = SPEC_LIST[i]!;
-    const name = spec.name;
-    if (name.length !== pos - e0) continue;
-    let j = 0;
-    while (j < name.length && name.charCodeAt(j) === b[e0 + j]) j++;
-    if (j === name.length) {
-      nameEnd = pos;
-      return spec;
-    }
-  }
+  nameEnd = pos;
+  return specOf(h, b, e0, pos);
 }
 
 /** What fastMatch read: the line's TID and time (undefined without a prefix). */
@@ -422,7 +387,7 @@ function fastMatch(b: Buffer, start: number, out: object, outAt: number, record:
   fastTime = undefined;
   const c = b[pos]!;
   if (c >= 48 && c <= 57) {
-    pos = readPrefixBytes(b, pos);
+    pos = readPrefix(b, pos);
     if (pos < 0) return undefined;
     fastTid = prefixTid;
     fastTime = prefixTime;

@@ -680,15 +680,11 @@ export class VirtioAssembler {
       prev.isOpen = false;
     }
     this.unfilled.delete(elem);
-    const had = this.gens.get(elem);
-    const gen = (had ?? this.genFloor) + 1;
-    if (had === undefined && this.gens.size === MAX_POINTERS) {
-      // The oldest pointer is forgotten; popped again, it goes on above every generation forgotten so far (keys
-      // stay unique).
-      const [, oldGen] = this.gens.entries().next().value!;
-      if (oldGen > this.genFloor) this.genFloor = oldGen;
-    }
-    this.gens.set(elem, gen);
+    const gen = (this.gens.get(elem) ?? this.genFloor) + 1;
+    // When the oldest pointer is forgotten to make room, a pointer popped later goes on above every generation
+    // forgotten so far: keys stay unique.
+    const forgotten = this.gens.set(elem, gen);
+    if (forgotten !== undefined && forgotten > this.genFloor) this.genFloor = forgotten;
     const info: Record<string, unknown> = { vq, inNum, outNum };
     if (evTid !== undefined) info.tid = evTid;
     const id = ptrText(elem);

@@ -31,24 +31,28 @@ export class RecentMap<K, V> {
     return this.map.has(k);
   }
 
-  set(k: K, v: V): void {
+  /** Sets k; returns the value of the key dropped to make room for it (undefined when none was). */
+  set(k: K, v: V): V | undefined {
     const map = this.map;
     if (map.has(k)) {
       map.set(k, v);
-      return;
+      return undefined;
     }
-    const n = map.size;
-    if (n < this.max) {
+    let gone: V | undefined;
+    if (map.size < this.max) {
       // Still filling: the ring grows with the Map (oldest at index 0).
       this.ring.push(k);
     } else {
       // Full: the oldest key goes and the new one takes its slot, which becomes the newest.
-      map.delete(this.ring[this.head]!);
+      const old = this.ring[this.head]!;
+      gone = map.get(old);
+      map.delete(old);
       this.ring[this.head] = k;
       this.head = this.head + 1 === this.max ? 0 : this.head + 1;
       this.dropped++;
     }
     map.set(k, v);
+    return gone;
   }
 
   /** Entries, oldest first. */
